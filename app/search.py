@@ -1,0 +1,83 @@
+"""Free-text search over clues, with an index on each database.
+
+SQLite: an FTS5 table with the trigram tokenizer (substring search that works
+for Chinese, which has no spaces), kept current by triggers. PostgreSQL: a
+pg_trgm GIN index that serves ``LIKE '%…%'``. Both find any substring of at
+least three characters through the index; shorter terms fall back to a scan.
+The same DDL is run by the migration and by the tests.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import ColumnElement, Select, column, or_, select, table, text
+from sqlalchemy.engine import Connection
+
+from app.models import Clue
+
+SEARCH_OBJECTS = {"clues_fts", "clues_fts_data", "clues_fts_idx", "clues_fts_docsize",
+                  "clues_fts_config", "ix_clues_description_trgm", "ix_clues_agency_trgm"}
+
+SQLITE_DDL = [
+    "CREATE VIRTUAL TABLE IF NOT EXISTS clues_fts USING fts5("
+    "description, agency, content='clues', content_rowid='id', tokenize='trigram')",
+    "CREATE TRIGGER IF NOT EXISTS clues_fts_ai AFTER INSERT ON clues BEGIN "
+    "INSERT INTO clues_fts(rowid, description, agency) "
+    "VALUES (new.id, new.description, new.agency); END",
+    "CREATE TRIGGER IF NOT EXISTS clues_fts_ad AFTER DELETE ON clues BEGIN "
+    "INSERT INTO clues_fts(clues_fts, rowid, description, agency) "
+    "VALUES ('delete', old.id, old.description, old.agency); END",
+    "CREATE TRIGGER IF NOT EXISTS clues_fts_au AFTER UPDATE OF description, agency ON clues "
+    "BEGIN INSERT INTO clues_fts(clues_fts, rowid, description, agency) "
+    "VALUES ('delete', old.id, old.description, old.agency); "
+    "INSERT INTO clues_fts(rowid, description, agency) "
+    "VALUES (new.id, new.description, new.agency); END",
+    "INSERT INTO clues_fts(clues_fts) VALUES ('rebuild')",
+]
+SQLITE_DROP = ["DROP TRIGGER IF EXISTS clues_fts_ai", "DROP TRIGGER IF EXISTS clues_fts_ad",
+               "DROP TRIGGER IF EXISTS clues_fts_au", "DROP TABLE IF EXISTS clues_fts"]
+POSTGRES_DDL = [
+    "CREATE EXTENSION IF NOT EXISTS pg_trgm",
+    "CREATE INDEX IF NOT EXISTS ix_clues_description_trgm ON clues "
+    "USING gin (description gin_trgm_ops)",
+    "CREATE INDEX IF NOT EXISTS ix_clues_agency_trgm ON clues USING gin (agency gin_trgm_ops)",
+]
+POSTGRES_DROP = ["DROP INDEX IF EXISTS ix_clues_description_trgm",
+                 "DROP INDEX IF EXISTS ix_clues_agency_trgm"]
+
+
+def install(connection: Connection) -> None:
+    statements = SQLITE_DDL if connection.dialect.name == "sqlite" else POSTGRES_DDL
+    for statement in statements:
+        connection.execute(text(statement))
+
+
+def uninstall(connection: Connection) -> None:
+    statements = SQLITE_DROP if connection.dialect.name == "sqlite" else POSTGRES_DROP
+    for statement in statements:
+        connection.execute(text(statement))
+
+
+def include_object(obj: object, name: str | None, type_: str, reflected: bool,
+                   compare_to: object) -> bool:
+    """For Alembic: the search index lives outside the models on purpose."""
+    return not (name or "").startswith(tuple(SEARCH_OBJECTS))
+
+
+def _escape(term: str) -> str:
+    return term.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+
+
+def condition(dialect: str, term: str) -> ColumnElement[bool]:
+    """Clues whose description or agency contains ``term``, or whose number it is."""
+    term = term.strip()
+    number = Clue.tracking_no == term.upper()
+    if dialect == "sqlite" and len(term) >= 3:
+        phrase = '"' + term.replace('"', '""') + '"'
+        matching: Select[Any] = select(column("rowid")).select_from(table("clues_fts")).where(
+            text("clues_fts MATCH :phrase").bindparams(phrase=phrase))
+        return or_(Clue.id.in_(matching), number)
+    needle = f"%{_escape(term)}%"
+    return or_(Clue.description.like(needle, escape="\\"), Clue.agency.like(needle, escape="\\"),
+               number)

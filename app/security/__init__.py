@@ -1,0 +1,1 @@
+"""Cryptography for Jidu: pure functions, no Flask, every decision documented."""

@@ -1,0 +1,131 @@
+"""Intake: a reporter's clue, from any door, stored in one transaction."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PublicKey
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+
+from app.models import Channel, Clue, ClueEvent, ClueStatus, Situation, SourceTag
+from app.models.clue import identity_aad
+from app.security import envelope, receipts, serverbox
+from app.services import campaigns, counts
+from app.services.errors import CampaignClosed, Excluded
+from app.services.submission import applicable_exclusions, validate
+from app.services.types import DbSession
+from app.timeutil import local_today
+
+# Doors through which the public reports: the campaign window governs them.
+PUBLIC_CHANNELS = frozenset({Channel.WEB, Channel.QR, Channel.APP, Channel.HOTLINE})
+UNKNOWN_TAG = "unknown"
+
+
+@dataclass(frozen=True)
+class Keys:
+    """Key material intake needs: the public identity key and server secrets."""
+
+    identity_public: X25519PublicKey | None
+    receipt_key: str
+    notify_key: bytes
+
+
+@dataclass(frozen=True)
+class Submitted:
+    clue_id: int
+    tracking_no: str
+    receipt: str
+    submitted_at: datetime
+    category: str
+
+
+def notify_aad(tracking_no: str) -> bytes:
+    return f"jidu clue {tracking_no} notify-email".encode()
+
+
+def resolve_source_tag(session: DbSession, tag: str | None) -> str | None:
+    """A known QR tag as is; any other tag is recorded as ``unknown``."""
+    if tag is None:
+        return None
+    known = session.scalar(select(SourceTag.tag).where(SourceTag.tag == tag))
+    return known or UNKNOWN_TAG
+
+
+def submit(session: DbSession, payload: Mapping[str, Any], *, channel: Channel, keys: Keys,
+           now: datetime, actor: str, api_token_id: int | None = None,
+           require_open_campaign: bool = True) -> Submitted:
+    """Validate and store a clue; return the tracking number and the one-time receipt.
+
+    Checks run in the order the API promises: the campaign window, then the
+    exclusions, then everything else. Nothing is stored unless all pass.
+    The identity is sealed for the custodians' key before it reaches the
+    session, so no plaintext identity is ever flushed to the database.
+    """
+    campaign = campaigns.open_campaign(session, now)
+    if require_open_campaign and campaign is None:
+        current = campaigns.current_campaign(session, now)
+        raise CampaignClosed(current.opens_at if current else None,
+                             current.deadline if current else None)
+    rules = applicable_exclusions(session, payload.get("exclusions"))
+    if rules:
+        raise Excluded(rules)
+    draft = validate(session, payload, today=local_today(now))
+    if draft.identity is not None and keys.identity_public is None:
+        from app.services.errors import NotConfigured
+
+        raise NotConfigured("no identity keypair: real-name clues cannot be sealed")
+
+    receipt = receipts.new_receipt()
+    for _attempt in range(5):
+        tracking_no = receipts.new_tracking_no()
+        if session.scalar(select(Clue.id).where(Clue.tracking_no == tracking_no)) is None:
+            break
+    clue = Clue(
+        tracking_no=tracking_no,
+        receipt_hash=receipts.receipt_hash(receipts.normalise(receipt) or "", keys.receipt_key),
+        campaign_id=campaign.id if campaign else None,
+        channel=channel,
+        source_tag=resolve_source_tag(session, draft.source_tag),
+        api_token_id=api_token_id,
+        category_code=draft.category,
+        agency=draft.agency,
+        department_code=draft.department,
+        district_code=draft.district,
+        occurred_on=draft.occurred_on,
+        description=draft.description,
+        amount_fen=draft.amount_fen,
+        real_name=draft.real_name,
+        confidential=draft.confidential,
+        status=ClueStatus.RECEIVED,
+        created_at=now,
+        updated_at=now,
+    )
+    if draft.identity is not None and keys.identity_public is not None:
+        plaintext = json.dumps(draft.identity.as_dict(), ensure_ascii=False).encode()
+        clue.identity_sealed = envelope.seal(plaintext, keys.identity_public,
+                                             identity_aad(tracking_no))
+    if draft.notify_email:
+        clue.notify_email_sealed = serverbox.seal(keys.notify_key, draft.notify_email,
+                                                  notify_aad(tracking_no))
+    if draft.situations:
+        clue.situations = list(
+            session.scalars(select(Situation).where(Situation.code.in_(draft.situations)))
+        )
+    session.add(clue)
+    counts.bump(session, {ClueStatus.RECEIVED: 1})
+    session.add(ClueEvent(
+        clue=clue, at=now, kind="submitted", actor_label=actor, to_status=ClueStatus.RECEIVED,
+        data={"channel": str(channel), "source_tag": clue.source_tag,
+              "real_name": draft.real_name, "campaign_id": clue.campaign_id},
+    ))
+    try:
+        session.commit()
+    except IntegrityError:
+        session.rollback()
+        raise
+    return Submitted(clue.id, tracking_no, receipt, now, draft.category)

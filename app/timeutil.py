@@ -1,0 +1,35 @@
+"""Times are stored in UTC and shown, and judged by date, in Asia/Shanghai."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime
+from zoneinfo import ZoneInfo
+
+LOCAL = ZoneInfo("Asia/Shanghai")
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+def local(moment: datetime) -> datetime:
+    return moment.astimezone(LOCAL)
+
+
+def local_today(now: datetime | None = None) -> date:
+    return local(now or utcnow()).date()
+
+
+def rfc3339(moment: datetime | None) -> str | None:
+    """RFC 3339 in Shanghai time, as the API promises (``+08:00``)."""
+    if moment is None:
+        return None
+    return local(moment).isoformat(timespec="seconds")
+
+
+def parse_aware(text: str) -> datetime:
+    """Parse an ISO 8601 time that must carry an offset; returns UTC."""
+    moment = datetime.fromisoformat(text)
+    if moment.tzinfo is None:
+        raise ValueError("the time needs an offset, e.g. +08:00")
+    return moment.astimezone(UTC)

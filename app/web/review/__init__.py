@@ -1,0 +1,7 @@
+"""The reviewer console under /review/: sign-in, queue, clue pages."""
+
+from flask import Blueprint
+
+bp = Blueprint("review", __name__, url_prefix="/review")
+
+from app.web.review import access, routes  # noqa: E402,F401

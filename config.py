@@ -1,0 +1,218 @@
+"""Configuration from environment variables.
+
+Every setting Jidu reads is listed here with what it means. ``JIDU_ENV`` picks
+the class: ``production`` (the default, so that a forgotten variable fails
+closed), ``development`` (what ``make run`` writes into ``.env``) or
+``testing``. A ``.env`` file beside this one is read first when present; real
+environment variables always win over it.
+"""
+
+from __future__ import annotations
+
+import os
+from datetime import timedelta
+from pathlib import Path
+
+from dotenv import load_dotenv
+
+BASE_DIR = Path(__file__).resolve().parent
+#: JIDU_DOTENV: the .env file to read (default: the one beside this file);
+#: set it empty to read none.
+_dotenv = os.environ.get("JIDU_DOTENV", str(BASE_DIR / ".env"))
+if _dotenv:
+    load_dotenv(_dotenv, override=False)
+
+
+class ConfigError(RuntimeError):
+    """A required setting is missing or malformed; the app must not start."""
+
+
+def _bool(name: str, default: bool) -> bool:
+    value = os.environ.get(name)
+    if value is None or value == "":
+        return default
+    if value.lower() in {"1", "true", "yes", "on"}:
+        return True
+    if value.lower() in {"0", "false", "no", "off"}:
+        return False
+    raise ConfigError(f"{name} must be true or false, not {value!r}")
+
+
+def _int(name: str, default: int) -> int:
+    value = os.environ.get(name)
+    if not value:
+        return default
+    try:
+        return int(value)
+    except ValueError as exc:
+        raise ConfigError(f"{name} must be a whole number, not {value!r}") from exc
+
+
+class Config:
+    #: Where the embedded database, the data directory and (in development
+    #: only) the key passphrase live.
+    INSTANCE_DIR = Path(os.environ.get("JIDU_INSTANCE_DIR", BASE_DIR / "instance"))
+
+    #: DATABASE_URL: SQLAlchemy URL. Default: SQLite file in ``instance/``.
+    #: PostgreSQL: ``postgresql+psycopg://user@host:5432/db``.
+    SQLALCHEMY_DATABASE_URI = os.environ.get(
+        "DATABASE_URL", f"sqlite:///{INSTANCE_DIR / 'jidu.sqlite3'}"
+    )
+    # pre_ping: a pooled connection that PostgreSQL closed (restart, idle
+    # timeout) is replaced instead of failing the reporter's submission.
+    # hide_parameters: a logged database error never carries submitted values.
+    SQLALCHEMY_ENGINE_OPTIONS: dict[str, object] = {
+        "pool_pre_ping": True,
+        "hide_parameters": True,
+    }
+
+    #: SECRET_KEY: signs sessions and CSRF tokens. Required in production.
+    SECRET_KEY = os.environ.get("SECRET_KEY")
+
+    #: JIDU_RECEIPT_KEY: keys the receipt hashes and the notify-address
+    #: encryption. Kept apart from SECRET_KEY so that rotating the session key
+    #: never breaks a reporter's receipt. Required in production.
+    JIDU_RECEIPT_KEY = os.environ.get("JIDU_RECEIPT_KEY")
+
+    #: JIDU_DATA_DIR: files Jidu writes (mail folder, reports, attachments).
+    JIDU_DATA_DIR = Path(os.environ.get("JIDU_DATA_DIR", INSTANCE_DIR / "data"))
+
+    #: JIDU_BASE_URL: absolute public URL put into QR codes and mails.
+    #: Required in production.
+    JIDU_BASE_URL = os.environ.get("JIDU_BASE_URL", "http://127.0.0.1:5000").rstrip("/")
+
+    #: JIDU_SCRYPT_LOG2N: cost of the scrypt derivation that protects the
+    #: identity private key (2**17 by default, about 0.3 s and 128 MiB).
+    #: Only tests lower it, through their own config class.
+    JIDU_SCRYPT_LOG2N = _int("JIDU_SCRYPT_LOG2N", 17)
+
+    #: REDIS_URL: optional. When set, rate limits are shared through Redis by
+    #: every process and host; otherwise they live in this process's memory.
+    REDIS_URL = os.environ.get("REDIS_URL")
+    RATELIMIT_STORAGE_URI = REDIS_URL or "memory://"
+    RATELIMIT_HEADERS_ENABLED = True
+    #: JIDU_RATELIMITS: false switches every rate limit off (load tests only).
+    RATELIMIT_ENABLED = _bool("JIDU_RATELIMITS", True)
+
+    #: Response deadlines per colour (红橙黄): red in hours, orange and yellow
+    #: in Chinese working days (holidays and 调休 from chinese_calendar).
+    JIDU_DEADLINE_RED_HOURS = _int("JIDU_DEADLINE_RED_HOURS", 24)
+    JIDU_DEADLINE_ORANGE_WORKDAYS = _int("JIDU_DEADLINE_ORANGE_WORKDAYS", 3)
+    JIDU_DEADLINE_YELLOW_WORKDAYS = _int("JIDU_DEADLINE_YELLOW_WORKDAYS", 7)
+
+    #: JIDU_TRUSTED_PROXIES: how many reverse proxies (e.g. nginx) stand in
+    #: front of the app; their X-Forwarded-For is then believed, so that rate
+    #: limits see the real client. 0 (default): trust no header.
+    JIDU_TRUSTED_PROXIES = _int("JIDU_TRUSTED_PROXIES", 0)
+
+    #: Rate limits, in Flask-Limiter notation ("N per minute;M per hour").
+    #: Per address they are generous (a whole meeting behind one NAT address
+    #: may report at once); per browser session and per receipt they are
+    #: tight, which is what stops guessing and flooding.
+    JIDU_LIMIT_SUBMIT_ADDRESS = os.environ.get("JIDU_LIMIT_SUBMIT_ADDRESS", "120 per hour")
+    JIDU_LIMIT_SUBMIT_SESSION = os.environ.get("JIDU_LIMIT_SUBMIT_SESSION", "10 per hour")
+    JIDU_LIMIT_LOOKUP_ADDRESS = os.environ.get(
+        "JIDU_LIMIT_LOOKUP_ADDRESS", "60 per minute;300 per hour"
+    )
+    JIDU_LIMIT_LOOKUP_SESSION = os.environ.get("JIDU_LIMIT_LOOKUP_SESSION", "10 per minute")
+    JIDU_LIMIT_LOOKUP_RECEIPT = os.environ.get("JIDU_LIMIT_LOOKUP_RECEIPT", "10 per minute")
+    #: Per partner token, for every /api/v1 call made with it.
+    JIDU_LIMIT_API_TOKEN = os.environ.get("JIDU_LIMIT_API_TOKEN", "600 per minute")
+
+    #: MAIL_SERVER and friends: SMTP relay for notifications. Without
+    #: MAIL_SERVER, mail is written to ``JIDU_DATA_DIR/mail`` instead.
+    MAIL_SERVER = os.environ.get("MAIL_SERVER")
+    MAIL_PORT = _int("MAIL_PORT", 25)
+    MAIL_USE_TLS = _bool("MAIL_USE_TLS", False)
+    MAIL_USERNAME = os.environ.get("MAIL_USERNAME")
+    MAIL_PASSWORD = os.environ.get("MAIL_PASSWORD")
+    MAIL_DEFAULT_SENDER = os.environ.get("MAIL_DEFAULT_SENDER", "jidu@localhost")
+
+    # A reporter on a slow island connection may take an hour over the form;
+    # an expired CSRF token must not cost them what they typed, so the token
+    # lives as long as the session (the form also keeps input on any error).
+    WTF_CSRF_TIME_LIMIT = None
+    # 64 KiB is far more than the longest form (4,000 characters of text);
+    # anything larger is not a reporter.
+    MAX_CONTENT_LENGTH = 256 * 1024
+    MAX_FORM_MEMORY_SIZE = 256 * 1024
+
+    BABEL_DEFAULT_LOCALE = "zh_CN"
+    BABEL_DEFAULT_TIMEZONE = "Asia/Shanghai"
+    LANGUAGES = ("zh_CN", "en")
+
+    #: JIDU_SESSION_HOURS: a console session ends this long after sign-in;
+    #: JIDU_IDLE_MINUTES: or after this long without a request.
+    PERMANENT_SESSION_LIFETIME = timedelta(hours=_int("JIDU_SESSION_HOURS", 8))
+    JIDU_IDLE_MINUTES = _int("JIDU_IDLE_MINUTES", 30)
+
+    SESSION_COOKIE_HTTPONLY = True
+    SESSION_COOKIE_SAMESITE = "Lax"
+    SESSION_COOKIE_SECURE = _bool("SESSION_COOKIE_SECURE", False)
+    JSON_AS_ASCII = False
+
+    TESTING = False
+    DEBUG = False
+    ENV_NAME = "base"
+
+    @classmethod
+    def check(cls) -> None:
+        """Refuse to start with a setting missing; overridden per environment."""
+
+
+class ProductionConfig(Config):
+    ENV_NAME = "production"
+    SESSION_COOKIE_SECURE = _bool("SESSION_COOKIE_SECURE", True)
+
+    @classmethod
+    def check(cls) -> None:
+        missing = [
+            name
+            for name in ("SECRET_KEY", "JIDU_RECEIPT_KEY", "JIDU_BASE_URL")
+            if not os.environ.get(name)
+        ]
+        if missing:
+            raise ConfigError(
+                "missing required setting(s) for production: " + ", ".join(missing)
+            )
+        if len(os.environ["SECRET_KEY"]) < 32 or len(os.environ["JIDU_RECEIPT_KEY"]) < 32:
+            raise ConfigError("SECRET_KEY and JIDU_RECEIPT_KEY need at least 32 characters")
+
+
+class DevelopmentConfig(Config):
+    ENV_NAME = "development"
+    # Development only: ``make run`` writes random values into .env; these
+    # fallbacks exist so that a hand-started dev server still runs.
+    SECRET_KEY = Config.SECRET_KEY or "development-only-secret-key-not-for-production"  # noqa: S105
+    JIDU_RECEIPT_KEY = Config.JIDU_RECEIPT_KEY or "development-only-receipt-key-for-dev"  # noqa: S105
+    DEBUG = False
+
+
+class TestingConfig(Config):
+    ENV_NAME = "testing"
+    TESTING = True
+    SECRET_KEY = "testing-secret-key-0123456789abcdef"  # noqa: S105 (tests only)
+    JIDU_RECEIPT_KEY = "testing-receipt-key-0123456789abcdef"  # noqa: S105
+    JIDU_BASE_URL = "https://jidu.example.gov.cn"
+    # Cheap key derivation for tests, set here and never by a test branch in
+    # the code (SecureDrop's insecure_scrypt idea).
+    JIDU_SCRYPT_LOG2N = 10
+    RATELIMIT_STORAGE_URI = "memory://"
+    RATELIMIT_ENABLED = True
+    MAIL_SERVER = None
+    SQLALCHEMY_ENGINE_OPTIONS: dict[str, object] = {"hide_parameters": True}
+
+
+CONFIGS: dict[str, type[Config]] = {
+    "production": ProductionConfig,
+    "development": DevelopmentConfig,
+    "testing": TestingConfig,
+}
+
+
+def config_from_env() -> type[Config]:
+    name = os.environ.get("JIDU_ENV", "production")
+    try:
+        return CONFIGS[name]
+    except KeyError as exc:
+        raise ConfigError(f"JIDU_ENV must be one of {', '.join(CONFIGS)}, not {name!r}") from exc
