@@ -11,7 +11,9 @@ from app.models.clue import (
     StatusCount,
     clue_situations,
 )
+from app.models.export import ExportJob, ExportStatus
 from app.models.keys import IdentityKey
+from app.models.outbox import OutboxMessage, OutboxStatus
 from app.models.people import ApiToken, Role, TokenChannel, User
 from app.models.reference import Category, Department, District, Exclusion, Situation
 from app.models.review import DisclosureRequest, Dispute
@@ -19,7 +21,7 @@ from app.models.review import DisclosureRequest, Dispute
 __all__ = [
     "ApiToken", "AuditEvent", "Campaign", "Category", "Channel", "Clue", "ClueEvent",
     "ClueStatus", "Colour", "Department", "DisclosureRequest", "Dispute", "District",
-    "Exclusion", "IdentityKey", "Role", "Situation", "SourceTag", "StatusCount",
-    "TokenChannel", "User",
+    "Exclusion", "ExportJob", "ExportStatus", "IdentityKey", "OutboxMessage", "OutboxStatus",
+    "Role", "Situation", "SourceTag", "StatusCount", "TokenChannel", "User",
     "clue_situations",
 ]
