@@ -40,7 +40,10 @@ setup: $(VENV)/.installed .env translations
 	$(FLASK) db upgrade
 	$(FLASK) dev-setup
 
+# The mail worker runs beside the development server (mail goes to
+# instance/data/mail unless MAIL_SERVER is set) and stops with it.
 run: setup
+	@$(FLASK) outbox run & worker=$$!; trap 'kill $$worker 2>/dev/null' EXIT INT TERM; \
 	$(FLASK) run --host $(HOST) --port $(PORT)
 
 lint: $(VENV)/.installed-dev

@@ -128,6 +128,19 @@ class Config:
     MAIL_PASSWORD = os.environ.get("MAIL_PASSWORD")
     MAIL_DEFAULT_SENDER = os.environ.get("MAIL_DEFAULT_SENDER", "jidu@localhost")
 
+    #: The outbox worker (``flask --app wsgi outbox run``). A failed message
+    #: is retried a minute later, then after 2, 4, 8… minutes, at most an
+    #: hour apart; after JIDU_OUTBOX_MAX_ATTEMPTS (default 40, about a day
+    #: and a half of outage) it is marked dead and shown to admins.
+    JIDU_OUTBOX_MAX_ATTEMPTS = _int("JIDU_OUTBOX_MAX_ATTEMPTS", 40)
+    #: JIDU_OUTBOX_INTERVAL: seconds the worker waits between rounds.
+    JIDU_OUTBOX_INTERVAL = _int("JIDU_OUTBOX_INTERVAL", 10)
+    #: JIDU_REMINDER_HOURS: departments are reminded this long before a due time.
+    JIDU_REMINDER_HOURS = _int("JIDU_REMINDER_HOURS", 24)
+    #: JIDU_DIGEST_HOUR: local hour (Asia/Shanghai) from which supervisors'
+    #: daily digest of due and overdue items is sent.
+    JIDU_DIGEST_HOUR = _int("JIDU_DIGEST_HOUR", 8)
+
     # A reporter on a slow island connection may take an hour over the form;
     # an expired CSRF token must not cost them what they typed, so the token
     # lives as long as the session (the form also keeps input on any error).

@@ -1,12 +1,16 @@
-"""Key material for the doors, read from configuration and the database."""
+"""What the doors need from configuration: key material and the mail set-up."""
 
 from __future__ import annotations
 
+from datetime import datetime, timedelta
+from pathlib import Path
+
 from flask import current_app
+from sqlalchemy.exc import IntegrityError
 
 from app.extensions import db
 from app.security import serverbox
-from app.services import keys
+from app.services import keys, notify, outbox
 from app.services.errors import NotConfigured
 from app.services.intake import Keys
 
@@ -22,3 +26,34 @@ def intake_keys() -> Keys:
         public = None
     return Keys(identity_public=public, receipt_key=current_app.config["JIDU_RECEIPT_KEY"],
                 notify_key=notify_key())
+
+
+def mail_transport() -> outbox.TransportFactory:
+    """SMTP when MAIL_SERVER is set; otherwise a folder under JIDU_DATA_DIR (development)."""
+    config = current_app.config
+    sender = config["MAIL_DEFAULT_SENDER"]
+    if config.get("MAIL_SERVER"):
+        ext = current_app.extensions["mail"]
+        return lambda: outbox.smtp_transport(ext, sender)
+    folder = Path(config["JIDU_DATA_DIR"]) / "mail"
+    return lambda: outbox.folder_transport(folder, sender)
+
+
+def outbox_round(now: datetime) -> tuple[int, outbox.Result]:
+    """One round of the mail worker: queue what the clock makes due, then send."""
+    config = current_app.config
+    queued = notify.schedule(db.session, now=now,
+                             remind_before=timedelta(hours=config["JIDU_REMINDER_HOURS"]),
+                             digest_hour=config["JIDU_DIGEST_HOUR"])
+    try:
+        db.session.commit()
+    except IntegrityError:
+        # Another worker queued the same reminder a moment ago: its row stands.
+        db.session.rollback()
+        queued = 0
+    result = outbox.deliver_due(
+        db.session, now=now, transport=mail_transport(), notify_key=notify_key(),
+        base_url=config["JIDU_BASE_URL"],
+        max_attempts=config["JIDU_OUTBOX_MAX_ATTEMPTS"])
+    return queued, result
+

@@ -58,6 +58,12 @@ ROLE_LABELS = {
     "analyst": _l("数据分析人员"),
 }
 
+COLOUR_LABELS = {
+    "red": _l("红色（紧急）"),
+    "orange": _l("橙色（较急）"),
+    "yellow": _l("黄色（一般）"),
+}
+
 CHANNEL_LABELS = {
     "web": _l("网页"),
     "qr": _l("扫码"),

@@ -18,6 +18,7 @@ from typing import Any
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient, FlaskCliRunner
+from flask_mail import Mail
 from sqlalchemy import delete, insert
 
 from app import create_app, schema
@@ -26,6 +27,7 @@ from app.reference import seed_rows
 from app.services import campaigns, keys, people
 from app.timeutil import utcnow
 from config import TestingConfig
+from tests.smtp import SmtpServer
 
 IN_CI = os.environ.get("CI", "").lower() == "true"
 PASSPHRASE = "correct horse battery staple"
@@ -152,3 +154,19 @@ def hotline_token(app: Flask) -> str:
 
 def bearer(token: str) -> dict[str, str]:
     return {"Authorization": f"Bearer {token}"}
+
+
+@pytest.fixture
+def smtp(app: Flask) -> Iterator[SmtpServer]:
+    """A real SMTP server, and the app's mail pointed at it for this test."""
+    server = SmtpServer()
+    server.start()
+    saved_config = {k: app.config.get(k) for k in ("MAIL_SERVER", "MAIL_PORT")}
+    saved_state = app.extensions["mail"]
+    app.config.update(MAIL_SERVER="127.0.0.1", MAIL_PORT=server.port)
+    # Flask-Mail reads its settings once, at init: give it the test server's.
+    app.extensions["mail"] = Mail().init_mail({**app.config, "MAIL_SUPPRESS_SEND": False})
+    yield server
+    server.stop()
+    app.config.update(saved_config)
+    app.extensions["mail"] = saved_state

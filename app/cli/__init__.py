@@ -130,8 +130,9 @@ def campaigns_create(slug: str, title: str, opens: str, deadline: str,
 
 def register(app: Flask) -> None:
     from app.cli.demo import demo_data, dev_setup
+    from app.cli.outbox import outbox_cli
 
-    for group in (keys_cli, users_cli, tokens_cli, campaigns_cli, audit_cli):
+    for group in (keys_cli, users_cli, tokens_cli, campaigns_cli, audit_cli, outbox_cli):
         app.cli.add_command(group)
     app.cli.add_command(demo_data)
     app.cli.add_command(dev_setup)

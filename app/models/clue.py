@@ -57,6 +57,8 @@ class Clue(Base):
     __table_args__ = (
         Index("ix_clues_status_created", "status", "created_at"),
         Index("ix_clues_campaign_created", "campaign_id", "created_at"),
+        # Repeat complaints against one agency (colour rules, duplicates).
+        Index("ix_clues_agency_created", "agency", "created_at"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

@@ -17,6 +17,7 @@ class OutboxStatus(StrEnum):
     PENDING = "pending"
     SENDING = "sending"
     SENT = "sent"
+    CANCELLED = "cancelled"
     DEAD = "dead"
 
 

@@ -15,7 +15,7 @@ from sqlalchemy.exc import IntegrityError
 from app.models import Channel, Clue, ClueEvent, ClueStatus, Situation, SourceTag
 from app.models.clue import identity_aad
 from app.security import envelope, receipts, serverbox
-from app.services import campaigns, counts
+from app.services import campaigns, colour_rules, counts, notify
 from app.services.errors import CampaignClosed, Excluded
 from app.services.submission import applicable_exclusions, validate
 from app.services.types import DbSession
@@ -123,6 +123,9 @@ def submit(session: DbSession, payload: Mapping[str, Any], *, channel: Channel, 
         data={"channel": str(channel), "source_tag": clue.source_tag,
               "real_name": draft.real_name, "campaign_id": clue.campaign_id},
     ))
+    session.flush()
+    notify.new_clue(session, clue, colour=colour_rules.suggest(session, clue, now).colour,
+                    now=now)
     try:
         session.commit()
     except IntegrityError:

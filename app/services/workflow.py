@@ -11,7 +11,7 @@ from datetime import datetime
 from typing import Any
 
 from app.models import Clue, ClueEvent, ClueStatus, Colour, Department, User
-from app.services import audit, counts
+from app.services import audit, counts, notify
 from app.services.errors import DomainError, NotFound, ValidationFailed
 from app.services.types import DbSession
 
@@ -71,6 +71,7 @@ def _move(session: DbSession, clue: Clue, to: ClueStatus | None, *, actor: User 
     details = {k: v for k, v in (data or {}).items() if k != "note"}
     audit.record(session, actor=actor_label, action=f"clue.{kind}",
                  target=f"clue:{clue.tracking_no}", details=details, now=now)
+    notify.reporter_news(session, clue, kind, now=now)
     return event
 
 
@@ -144,6 +145,7 @@ def assign(session: DbSession, clue_id: int, *, department: str, due_at: datetim
                 "reason": reason.strip()})
     clue.handling_department_code = department
     clue.due_at = due_at
+    notify.assigned(session, clue, now=now)
     session.commit()
     return clue
 

@@ -36,6 +36,7 @@ ALLOWED = {
     "admin.campaigns_page": {"admin"},
     "admin.campaign_edit": {"admin"}, "admin.tokens": {"admin"}, "admin.revoke": {"admin"},
     "admin.audit_log": {"admin", "supervisor"},
+    "admin.outbox_page": {"admin"}, "admin.outbox_retry": {"admin"},
 }
 OPEN = {"review.login", "review.logout"}
 

@@ -14,7 +14,7 @@ from tests.factories import payload
 
 PASSWORD = "a long enough password"
 PAGES = ["/admin/", "/admin/users", "/admin/departments", "/admin/situations", "/admin/tags",
-         "/admin/campaigns", "/admin/tokens"]
+         "/admin/campaigns", "/admin/tokens", "/admin/outbox"]
 
 
 def signed_in(app, role, name="boss"):
@@ -144,3 +144,32 @@ def test_add_a_situation_and_partners_see_it(admin, client, ready):
     campaign = client.get("/api/v1/campaigns/current").get_json()
     fees = next(c for c in campaign["categories"] if c["code"] == "fees")
     assert "fees_deposits" in [s["code"] for s in fees["situations"]]
+
+
+def test_admin_sees_failed_mail_and_sends_it_again(admin, ready):
+    from datetime import timedelta
+
+    from app.context import intake_keys
+    from app.models import Channel, OutboxMessage, OutboxStatus
+    from app.services import intake
+    from app.timeutil import utcnow
+
+    people.create_user(db.session, username="rev", role="reviewer", password=PASSWORD,
+                       email="rev@bureau.example", actor="test")
+    intake.submit(db.session, payload(), channel=Channel.WEB, keys=intake_keys(), now=utcnow(),
+                  actor="reporter")
+    message = db.session.scalars(select(OutboxMessage)).one()
+    message.status, message.attempts = OutboxStatus.DEAD, 40
+    message.last_error = "ConnectionRefusedError 111"
+    db.session.commit()
+    page = admin.get("/admin/outbox").get_data(as_text=True)
+    assert "ConnectionRefusedError 111" in page
+    assert "rev@bureau.example" not in page
+    response = admin.post("/admin/outbox/retry", follow_redirects=True)
+    assert "已重新排队 1 封邮件" in response.get_data(as_text=True)
+    db.session.expire_all()
+    message = db.session.scalars(select(OutboxMessage)).one()
+    assert (message.status, message.attempts) == (OutboxStatus.PENDING, 0)
+    assert message.next_attempt_at <= utcnow() + timedelta(seconds=1)
+    assert db.session.scalars(select(AuditEvent.action).where(
+        AuditEvent.action == "outbox.retry_dead")).one()

@@ -11,7 +11,7 @@ from typing import Any
 import pyotp
 import qrcode
 import qrcode.image.svg
-from flask import flash, redirect, render_template, url_for
+from flask import current_app, flash, redirect, render_template, url_for
 from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
 from flask_login import current_user
@@ -30,7 +30,7 @@ from app.models import (
     SourceTag,
     User,
 )
-from app.services import admin, audit, auth, campaigns, people
+from app.services import admin, audit, auth, campaigns, outbox, people
 from app.services.errors import DomainError, ValidationFailed
 from app.timeutil import LOCAL, local, utcnow
 from app.web.admin import bp
@@ -243,3 +243,20 @@ def audit_log() -> ResponseReturnValue:
     rows = db.session.scalars(select(AuditEvent).order_by(AuditEvent.id.desc()).limit(200)).all()
     return render_template("admin/audit.html", events=rows,
                            broken=audit.verify_chain(db.session))
+
+
+@bp.get("/outbox")
+@roles_required(Role.ADMIN)
+def outbox_page() -> ResponseReturnValue:
+    return render_template("admin/outbox.html", backlog=outbox.backlog(db.session),
+                           troubled=outbox.troubled(db.session), action_form=ActionForm(),
+                           mail_server=current_app.config.get("MAIL_SERVER"))
+
+
+@bp.post("/outbox/retry")
+@roles_required(Role.ADMIN)
+def outbox_retry() -> ResponseReturnValue:
+    if ActionForm().validate_on_submit():
+        count = outbox.retry_dead(db.session, now=utcnow(), actor=_actor())
+        flash(_("已重新排队 %(n)d 封邮件。", n=count), "success")
+    return redirect(url_for("admin.outbox_page"))

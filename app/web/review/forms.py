@@ -17,6 +17,7 @@ from wtforms import (
 )
 from wtforms.validators import DataRequired, Length, NumberRange, Optional
 
+from app.messages import COLOUR_LABELS
 from app.web.public.forms import ReportForm
 
 NOT_ACCEPTED_LABELS = {
@@ -30,11 +31,6 @@ CONCLUSION_LABELS = {
     "substantiated": _l("属实"),
     "partly": _l("部分属实"),
     "unsubstantiated": _l("不属实"),
-}
-COLOUR_LABELS = {
-    "red": _l("红色（紧急）"),
-    "orange": _l("橙色（较急）"),
-    "yellow": _l("黄色（一般）"),
 }
 
 
