@@ -47,6 +47,18 @@ def by_receipt(session: DbSession, receipt: str, *, receipt_key: str) -> Reporte
     clue = session.scalar(select(Clue).where(Clue.receipt_hash == digest))
     if clue is None or normal is None:
         raise NotFound("no clue for that receipt")
+    return _view(session, clue)
+
+
+def for_clue(session: DbSession, clue_id: int) -> ReporterView:
+    """The same view for a clue the reporter looked up moments ago (held in the session)."""
+    clue = session.get(Clue, clue_id)
+    if clue is None:
+        raise NotFound("no such clue")
+    return _view(session, clue)
+
+
+def _view(session: DbSession, clue: Clue) -> ReporterView:
     events = list(session.scalars(
         select(ClueEvent).where(ClueEvent.clue_id == clue.id).order_by(ClueEvent.id)
     ))

@@ -76,9 +76,42 @@
     updateCounter();
   }
 
-  // 5. One tap, one submission.
+  // 5. Too many or too large attachments are named before anything is sent
+  //    (the server checks again; this only saves a long upload).
+  var files = document.getElementById("attachments");
+  var filesNote = document.getElementById("attachments-check");
+  function filesProblem() {
+    if (!files || !files.files) { return ""; }
+    var maxFiles = parseInt(files.getAttribute("data-max-files"), 10);
+    var maxBytes = parseInt(files.getAttribute("data-max-mb"), 10) * 1024 * 1024;
+    if (files.files.length > maxFiles) { return files.getAttribute("data-too-many"); }
+    for (var i = 0; i < files.files.length; i++) {
+      if (files.files[i].size > maxBytes) {
+        return files.files[i].name + "：" + files.getAttribute("data-too-large");
+      }
+    }
+    return "";
+  }
+  function updateFiles() {
+    var problem = filesProblem();
+    filesNote.hidden = !problem;
+    filesNote.textContent = problem;
+    return problem;
+  }
+  if (files && filesNote) {
+    files.addEventListener("change", updateFiles);
+    form.addEventListener("submit", function (event) {
+      if (updateFiles()) {
+        event.preventDefault();
+        files.focus();
+      }
+    });
+  }
+
+  // 6. One tap, one submission.
   var button = document.getElementById("submit-button");
-  form.addEventListener("submit", function () {
+  form.addEventListener("submit", function (event) {
+    if (event.defaultPrevented) { return; }
     window.setTimeout(function () {
       button.disabled = true;
       button.textContent = button.getAttribute("data-busy-label");

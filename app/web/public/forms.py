@@ -11,6 +11,7 @@ from typing import Any
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
+from flask_wtf.file import MultipleFileField
 from wtforms import (
     BooleanField,
     DateField,
@@ -89,6 +90,9 @@ class ReportForm(FlaskForm):
     )
     amount_yuan = StringField(_l("涉及金额（元，可不填）"), validators=[Optional(), _max(20),
                                                                   _amount])
+    # Checked by the service (type from the bytes, size, count), not here:
+    # the same rules hold for the API and the console.
+    attachments = MultipleFileField(_l("证据材料（可不传）"))
     real_name = RadioField(_l("反映方式"), choices=[
         SelectChoice("yes", _l("实名反映（提倡）")), SelectChoice("no", _l("匿名反映"))],
         validators=[InputRequired(_l("请选择实名或匿名。"))])
@@ -190,6 +194,7 @@ class StatusForm(FlaskForm):
 class ReplyForm(FlaskForm):
     reply = TextAreaField(_l("补充说明"), validators=[DataRequired(_l("请填写补充内容。")),
                                                       _max(4000)])
+    attachments = MultipleFileField(_l("补充证据材料（可不传）"))
 
 
 class RatingForm(FlaskForm):

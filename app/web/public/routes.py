@@ -29,7 +29,7 @@ from sqlalchemy import select, text
 from sqlalchemy.exc import SQLAlchemyError
 from wtforms import SelectChoice
 
-from app.context import intake_keys
+from app.context import attachment_policy, intake_keys
 from app.extensions import csrf, db, limiter
 from app.messages import field_message, status_label
 from app.models import (
@@ -54,6 +54,12 @@ from app.services.errors import (
 from app.timeutil import local, utcnow
 from app.web.public import bp
 from app.web.public.forms import FIELD_FOR_KEY, RatingForm, ReplyForm, ReportForm, StatusForm
+from app.web.public.uploads import (
+    ask_to_reselect,
+    chosen,
+    refusal_messages,
+    stored_summaries,
+)
 
 TAG = re.compile(r"^[a-z0-9][a-z0-9-]{0,39}$")
 STATUS_SESSION_MINUTES = 30
@@ -192,6 +198,7 @@ def report(tag: str | None = None) -> ResponseReturnValue:
             problem = _("页面停留时间较长或已在别处打开，请再点一次“提交”，您填写的内容都还在。")
         else:
             problem = _("请根据提示修改后再提交，您填写的内容都还在。")
+    ask_to_reselect(form.attachments)
     return render_template("public/report.html", form=form, tag=tag, problem=problem,
                            campaign=campaign, **reference)
 
@@ -200,11 +207,17 @@ def _submit(form: ReportForm, source_tag: str | None, tag: str | None,
             reference: dict[str, Any]) -> tuple[ResponseReturnValue | None, str | None]:
     """Hand the form to intake; a response, or the problem to show above the form."""
     from app.services import intake
+    from app.services.attachments import AttachmentsRefused
 
     channel = Channel.QR if tag is not None else Channel.WEB
+    sent = chosen()
     try:
         submitted = intake.submit(db.session, form.payload(source_tag), channel=channel,
-                                  keys=intake_keys(), now=utcnow(), actor="reporter")
+                                  keys=intake_keys(), now=utcnow(), actor="reporter",
+                                  uploads=sent, policy=attachment_policy())
+    except AttachmentsRefused as exc:
+        form.attachments.errors = refusal_messages(exc)
+        return None, _("附件未能接收，请按提示处理后重新选择文件；您填写的其他内容都还在。")
     except Excluded as exc:
         return _excluded_page(list(exc.rules), reference["exclusions"]), None
     except CampaignClosed:
@@ -226,6 +239,7 @@ def _submit(form: ReportForm, source_tag: str | None, tag: str | None,
         "tracking_no": submitted.tracking_no, "receipt": submitted.receipt,
         "date": local(submitted.submitted_at).strftime("%Y-%m-%d %H:%M"),
         "category": localized(category),
+        "attachments": stored_summaries(submitted.clue_id, sent),
     }
     return redirect(url_for("public.done")), None
 
@@ -301,12 +315,39 @@ def _reporter_action(form: Any, act: Any, *, done: str, refused: str,
 @bp.post("/status/reply")
 @limiter.limit(_limit("JIDU_LIMIT_SUBMIT_SESSION"), key_func=session_key)
 def status_reply() -> ResponseReturnValue:
+    """The reporter's answer, with files if any; a refused file gives the page back
+    with the answer still typed and the reason at the file field."""
+    from app.services.attachments import AttachmentsRefused
+
     form = ReplyForm()
-    return _reporter_action(
-        form, lambda clue_id: workflow.reporter_reply(db.session, clue_id,
-                                                      text=form.reply.data or "", now=utcnow()),
-        done=_("补充内容已提交，感谢配合。"), refused=_("该线索已办结，无法再补充。"),
-        invalid=_("请填写补充内容（最多4000字）。"))
+    sent = chosen()
+    clue_id = _status_clue()
+    if clue_id is None:
+        message = _("查询已过期，请重新输入回执码。")
+    elif not form.validate_on_submit():
+        message = _("请填写补充内容（最多4000字）。")
+    else:
+        try:
+            workflow.reporter_reply(db.session, clue_id, text=form.reply.data or "",
+                                    now=utcnow(), uploads=sent, policy=attachment_policy())
+        except AttachmentsRefused as exc:
+            db.session.rollback()
+            form.attachments.errors = refusal_messages(exc)
+            ask_to_reselect(form.attachments)
+            response = Response(render_template(
+                "public/status.html", form=StatusForm(), view=lookup.for_clue(db.session, clue_id),
+                not_found=False, expired=False, status_label=status_label, reply_form=form,
+                rating_form=RatingForm(),
+                reply_problem=_("附件未能接收，请按提示处理后重新选择文件；您填写的补充内容都还在。")))
+            response.headers["Cache-Control"] = "no-store"
+            return response, 422
+        except DomainError:
+            db.session.rollback()
+            message = _("该线索已办结，无法再补充。")
+        else:
+            return render_template("public/message.html", message=_("补充内容已提交，感谢配合。"),
+                                   stored=stored_summaries(clue_id, sent))
+    return render_template("public/message.html", message=message)
 
 
 @bp.post("/status/rate")
