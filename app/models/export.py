@@ -18,6 +18,8 @@ class ExportStatus(StrEnum):
     RUNNING = "running"
     DONE = "done"
     FAILED = "failed"
+    # Done, and its file removed after the retention period.
+    EXPIRED = "expired"
 
 
 class ExportJob(Base):

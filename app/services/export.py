@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import csv
 import io
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from datetime import datetime
+from pathlib import Path
+from typing import IO
 
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
@@ -20,6 +22,9 @@ HEADER = ["tracking_no", "submitted_at", "channel", "source_tag", "category", "s
           "handling_department", "conclusion", "recovered_yuan", "satisfaction", "real_name",
           "description"]
 BATCH = 1000
+# Excel's limit is 1,048,576 rows a sheet: the header and this many rows.
+XLSX_SHEET_ROWS = 1_048_575
+XLSX_MIMETYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 
 def _cell(value: object) -> str:
@@ -72,10 +77,55 @@ def csv_chunks(session: DbSession, filters: queue.Filters, now: datetime) -> Ite
     yield buffer.getvalue()
 
 
+def write_xlsx(target: Path | IO[bytes], rows_: Iterable[list[str]]) -> int:
+    """Write the rows as an XLSX workbook in constant memory; returns how many.
+
+    openpyxl's write-only mode streams each row to disk. Every value is
+    written as text: openpyxl stores a string as a formula only when it starts
+    with "=", which ``rows`` has already defused as for CSV, and which is
+    checked again here (the second lock). A queue longer than a sheet
+    continues on the next sheet, each with its header.
+    """
+    from openpyxl import Workbook
+    from openpyxl.cell import WriteOnlyCell
+    from openpyxl.cell.cell import ERROR_CODES, ILLEGAL_CHARACTERS_RE
+    from openpyxl.worksheet._write_only import WriteOnlyWorksheet
+
+    book = Workbook(write_only=True)
+    sheet: WriteOnlyWorksheet | None = None
+
+    def text(value: str) -> str | WriteOnlyCell | None:
+        if not value:
+            return None
+        value = ILLEGAL_CHARACTERS_RE.sub("", value)
+        if value.startswith("="):
+            return "'" + value
+        if value in ERROR_CODES:  # "#N/A" typed by a reporter is text, not an error cell
+            cell = WriteOnlyCell(sheet, value)
+            cell.data_type = "s"
+            return cell
+        return value
+
+    count = 0
+    for count, row in enumerate(rows_, start=1):
+        if sheet is None or (count - 1) % XLSX_SHEET_ROWS == 0:
+            number = (count - 1) // XLSX_SHEET_ROWS + 1
+            sheet = book.create_sheet("clues" if number == 1 else f"clues ({number})")
+            sheet.append(HEADER)
+        sheet.append([text(value) for value in row])
+    if sheet is None:
+        book.create_sheet("clues").append(HEADER)
+    book.save(target)
+    return count
+
+
 def log_export(session: DbSession, *, actor: str, filters: queue.Filters, fmt: str,
                now: datetime) -> None:
     """Every export is an audited event, with the filters that shaped it."""
-    used = {k: str(v) for k, v in vars(filters).items() if v not in (None, False)}
     audit.record(session, actor=actor, action="queue.export",
-                 details={"format": fmt, "filters": used}, now=now)
+                 details={"format": fmt, "filters": filter_details(filters)}, now=now)
     session.commit()
+
+
+def filter_details(filters: queue.Filters) -> dict[str, str]:
+    return {k: str(v) for k, v in vars(filters).items() if v not in (None, False)}

@@ -3,6 +3,11 @@
 Keyset pagination (``WHERE (created_at, id) < (:at, :id)``) costs the same on
 page 1 and page 10,000, which OFFSET does not. The cursor is opaque to the
 browser but not secret: it carries only a time and an id.
+
+The condition is written ``created_at <= :at AND (created_at < :at OR id <
+:id)``: the first half is a range the ``created_at`` index serves directly.
+Written as a bare OR, PostgreSQL filters the index from its newest end
+instead, and a page in the middle of a million clues took 1.5 s.
 """
 
 from __future__ import annotations
@@ -22,9 +27,11 @@ from app.services.types import DbSession
 from app.timeutil import LOCAL
 
 PAGE_SIZE = 50
-# Filtered counts stop here ("10,000+"): exact counts of arbitrary filters at
-# a million clues would cost more than the page they decorate.
-COUNT_CAP = 10_000
+# Filtered counts stop here ("1,000+"): exact counts of arbitrary filters at
+# a million clues would cost more than the page they decorate. Counting reads
+# each matching row, so the cap is the cost: at a million clues 10,000 took
+# about 100 ms for status + colour + district, 1,000 takes about 10 ms.
+COUNT_CAP = 1_000
 Q = TypeVar("Q", bound=Select)
 OPEN_STATUSES = tuple(s for s in ClueStatus if s not in (ClueStatus.CLOSED, ClueStatus.MERGED))
 SORTS = ("newest", "oldest", "due")
@@ -57,7 +64,7 @@ class Page:
 
 
 def _where(query: Q, filters: Filters, now: datetime, with_status: bool = True,
-           dialect: str = "sqlite") -> Q:
+           dialect: str = "sqlite", broad: bool = False) -> Q:
     conditions = []
     if filters.scope_department:
         conditions.append(Clue.handling_department_code == filters.scope_department)
@@ -80,7 +87,7 @@ def _where(query: Q, filters: Filters, now: datetime, with_status: bool = True,
         end = datetime.combine(filters.date_to + timedelta(days=1), time(), tzinfo=LOCAL)
         conditions.append(Clue.created_at < end)
     if filters.text and filters.text.strip():
-        conditions.append(search.condition(dialect, filters.text))
+        conditions.append(search.condition(dialect, filters.text, broad=broad))
     return query.where(*conditions) if conditions else query
 
 
@@ -105,23 +112,24 @@ def list_clues(session: DbSession, filters: Filters, *, now: datetime, sort: str
     """One page of the queue, and the counts per status under the same filters."""
     sort = sort if sort in SORTS else "newest"
     dialect = session.get_bind().dialect.name
-    query = _where(select(Clue), filters, now, dialect=dialect)
+    broad = bool(filters.text) and search.is_broad(session, filters.text or "")
+    query = _where(select(Clue), filters, now, dialect=dialect, broad=broad)
     after = _decode_cursor(cursor) if cursor else None
     if sort == "due":
         query = query.where(Clue.due_at.is_not(None))
         if after and after[0]:
-            query = query.where(or_(Clue.due_at > after[0],
-                                    and_(Clue.due_at == after[0], Clue.id > after[1])))
+            query = query.where(Clue.due_at >= after[0],
+                                or_(Clue.due_at > after[0], Clue.id > after[1]))
         query = query.order_by(Clue.due_at, Clue.id)
     elif sort == "oldest":
         if after and after[0]:
-            query = query.where(or_(Clue.created_at > after[0],
-                                    and_(Clue.created_at == after[0], Clue.id > after[1])))
+            query = query.where(Clue.created_at >= after[0],
+                                or_(Clue.created_at > after[0], Clue.id > after[1]))
         query = query.order_by(Clue.created_at, Clue.id)
     else:
         if after and after[0]:
-            query = query.where(or_(Clue.created_at < after[0],
-                                    and_(Clue.created_at == after[0], Clue.id < after[1])))
+            query = query.where(Clue.created_at <= after[0],
+                                or_(Clue.created_at < after[0], Clue.id < after[1]))
         query = query.order_by(Clue.created_at.desc(), Clue.id.desc())
     rows = list(session.scalars(query.limit(page_size + 1)))
     next_cursor = encode_cursor(rows[page_size - 1], sort) if len(rows) > page_size else None
@@ -129,6 +137,17 @@ def list_clues(session: DbSession, filters: Filters, *, now: datetime, sort: str
     if with_counts:
         result.counts, result.counts_capped = _counts(session, filters, now, dialect)
     return result
+
+
+def count_matching(session: DbSession, filters: Filters, *, now: datetime, limit: int) -> int:
+    """How many clues match the filters, counting no further than ``limit``.
+
+    Bounded so that asking "is this export small?" reads at most ``limit``
+    matching rows, not all of a million.
+    """
+    dialect = session.get_bind().dialect.name
+    matching = _where(select(Clue.id), filters, now, dialect=dialect).limit(limit).subquery()
+    return int(session.scalar(select(func.count()).select_from(matching)) or 0)
 
 
 def _unfiltered(filters: Filters) -> bool:

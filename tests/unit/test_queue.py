@@ -110,3 +110,25 @@ def test_filtered_counts_are_capped(ready, monkeypatch):
     page = queue.list_clues(db.session, queue.Filters(district="putuo"), now=utcnow())
     assert page.counts_capped
     assert sum(page.counts.values()) == 4
+
+
+def test_a_broad_term_pages_the_same_by_either_plan(ready, monkeypatch):
+    from app import search
+
+    ids = make(7, description="检查消防设施时态度粗暴。")
+    make(2, description="大风停航，民宿拒绝退还订金。")
+    results = {}
+    for broad_at in (10_000, 1):  # rare (fetch and sort), then broad (walk the order)
+        monkeypatch.setattr(search, "BROAD_MATCHES", broad_at)
+        assert search.is_broad(db.session, "消防设施") == (
+            broad_at == 1 and db.engine.dialect.name == "sqlite")
+        seen, cursor = [], None
+        while True:
+            page = queue.list_clues(db.session, queue.Filters(text="消防设施"), now=utcnow(),
+                                    cursor=cursor, page_size=3)
+            seen += [c.id for c in page.clues]
+            cursor = page.next_cursor
+            if cursor is None:
+                break
+        results[broad_at] = seen
+    assert results[10_000] == results[1] == ids
