@@ -128,6 +128,11 @@ class Config:
     MAIL_PASSWORD = os.environ.get("MAIL_PASSWORD")
     MAIL_DEFAULT_SENDER = os.environ.get("MAIL_DEFAULT_SENDER", "jidu@localhost")
 
+    #: JIDU_IMPORT_WORKERS: processes that prepare rows (screening, sealing)
+    #: when ``flask hotline import`` reads a large file; 1 keeps it in one
+    #: process. Default: the number of CPU cores.
+    JIDU_IMPORT_WORKERS = _int("JIDU_IMPORT_WORKERS", os.cpu_count() or 1)
+
     #: The outbox worker (``flask --app wsgi outbox run``). A failed message
     #: is retried a minute later, then after 2, 4, 8… minutes, at most an
     #: hour apart; after JIDU_OUTBOX_MAX_ATTEMPTS (default 40, about a day
@@ -141,14 +146,42 @@ class Config:
     #: daily digest of due and overdue items is sent.
     JIDU_DIGEST_HOUR = _int("JIDU_DIGEST_HOUR", 8)
 
+    #: JIDU_XLSX_INLINE_ROWS: an XLSX export of the queue with up to this many
+    #: rows is built while the reviewer waits; a larger one becomes a
+    #: background job with a download link on the "我的导出" page.
+    JIDU_XLSX_INLINE_ROWS = _int("JIDU_XLSX_INLINE_ROWS", 5000)
+    #: JIDU_EXPORT_RETENTION_HOURS: finished export files are removed after this long.
+    JIDU_EXPORT_RETENTION_HOURS = _int("JIDU_EXPORT_RETENTION_HOURS", 24)
+    #: JIDU_EXPORT_IN_PROCESS: the web process builds queued exports in a
+    #: background thread of its own. Set false when ``flask --app wsgi exports
+    #: run`` runs as a separate service; both together are safe too.
+    JIDU_EXPORT_IN_PROCESS = _bool("JIDU_EXPORT_IN_PROCESS", True)
+    #: JIDU_EXPORT_INTERVAL: seconds ``exports run`` waits between looks.
+    JIDU_EXPORT_INTERVAL = _int("JIDU_EXPORT_INTERVAL", 5)
+
     # A reporter on a slow island connection may take an hour over the form;
     # an expired CSRF token must not cost them what they typed, so the token
     # lives as long as the session (the form also keeps input on any error).
     WTF_CSRF_TIME_LIMIT = None
     # 64 KiB is far more than the longest form (4,000 characters of text);
-    # anything larger is not a reporter.
+    # anything larger is not a reporter. Requests that may carry attachments
+    # (app/uploads/request.py) get JIDU_UPLOAD_REQUEST_BYTES instead.
     MAX_CONTENT_LENGTH = 256 * 1024
     MAX_FORM_MEMORY_SIZE = 256 * 1024
+
+    #: JIDU_MAX_ATTACHMENTS: evidence files per submission or reply (5).
+    JIDU_MAX_ATTACHMENTS = _int("JIDU_MAX_ATTACHMENTS", 5)
+    #: JIDU_MAX_ATTACHMENT_MB: largest evidence file, in MiB (20). A phone
+    #: photo is 2-8 MB, a scanned PDF rarely more; video is not taken.
+    JIDU_MAX_ATTACHMENT_MB = _int("JIDU_MAX_ATTACHMENT_MB", 20)
+    #: JIDU_MAX_IMAGE_PIXELS: larger pictures are refused as decompression
+    #: bombs (default 150 million: a 108-megapixel phone photo passes). Pillow
+    #: itself refuses above about 179 million whatever this says.
+    JIDU_MAX_IMAGE_PIXELS = _int("JIDU_MAX_IMAGE_PIXELS", 150_000_000)
+    # The whole request that carries them: every file at its largest plus the
+    # form. Uploads are spooled to an anonymous temporary file by Werkzeug,
+    # never held in memory whole.
+    JIDU_UPLOAD_REQUEST_BYTES = (JIDU_MAX_ATTACHMENTS * JIDU_MAX_ATTACHMENT_MB + 1) * 1024 * 1024
 
     BABEL_DEFAULT_LOCALE = "zh_CN"
     BABEL_DEFAULT_TIMEZONE = "Asia/Shanghai"
@@ -213,6 +246,9 @@ class TestingConfig(Config):
     RATELIMIT_STORAGE_URI = "memory://"
     RATELIMIT_ENABLED = True
     MAIL_SERVER = None
+    # Tests build export jobs by calling the runner, so that no thread
+    # outlives the test that started it.
+    JIDU_EXPORT_IN_PROCESS = False
     SQLALCHEMY_ENGINE_OPTIONS: dict[str, object] = {"hide_parameters": True}
 
 

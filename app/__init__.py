@@ -7,7 +7,7 @@ import re
 from pathlib import Path
 from typing import Any
 
-from flask import Flask, request
+from flask import Flask, has_request_context, request
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from config import BASE_DIR, Config, config_from_env
@@ -37,6 +37,9 @@ def create_app(config: type[Config] | None = None, **overrides: Any) -> Flask:
     )
     app.config.from_object(config)
     app.config.update(overrides)
+    from app.uploads.request import UploadRequest
+
+    app.request_class = UploadRequest
     Path(app.instance_path).mkdir(parents=True, exist_ok=True)
     Path(app.config["JIDU_DATA_DIR"]).mkdir(parents=True, exist_ok=True)
 
@@ -48,10 +51,11 @@ def create_app(config: type[Config] | None = None, **overrides: Any) -> Flask:
 
     _init_extensions(app)
 
-    from app import api, cli, web
+    from app import api, cli, open311, web
 
     web.register(app)
     api.register(app)
+    open311.register(app)
     cli.register(app)
 
     logging.getLogger("werkzeug").addFilter(_RedactAddress())
@@ -62,6 +66,8 @@ def _select_locale() -> str:
     from flask import current_app
 
     supported = current_app.config["LANGUAGES"]
+    if not has_request_context():  # a CLI command or a worker: the default language
+        return str(current_app.config["BABEL_DEFAULT_LOCALE"])
     choice = request.args.get("lang") or request.cookies.get("lang")
     if choice in supported:
         return str(choice)

@@ -10,7 +10,7 @@ from sqlalchemy.exc import IntegrityError
 
 from app.extensions import db
 from app.security import serverbox
-from app.services import keys, notify, outbox
+from app.services import attachments, evidence_keys, keys, notify, outbox
 from app.services.errors import NotConfigured
 from app.services.intake import Keys
 
@@ -57,3 +57,13 @@ def outbox_round(now: datetime) -> tuple[int, outbox.Result]:
         max_attempts=config["JIDU_OUTBOX_MAX_ATTEMPTS"])
     return queued, result
 
+
+def attachment_policy() -> attachments.Policy:
+    """Limits from configuration and the evidence public key (None before ``keys init``)."""
+    config = current_app.config
+    return attachments.Policy(
+        folder=Path(config["JIDU_DATA_DIR"]) / attachments.FOLDER,
+        max_files=int(config["JIDU_MAX_ATTACHMENTS"]),
+        max_bytes=int(config["JIDU_MAX_ATTACHMENT_MB"]) * 1024 * 1024,
+        max_pixels=int(config["JIDU_MAX_IMAGE_PIXELS"]),
+        public_key=evidence_keys.active_public_key(db.session))

@@ -170,3 +170,15 @@ def smtp(app: Flask) -> Iterator[SmtpServer]:
     server.stop()
     app.config.update(saved_config)
     app.extensions["mail"] = saved_state
+
+
+EVIDENCE_PASSPHRASE = "evidence passphrase for tests"
+
+
+@pytest.fixture
+def evidence_key(app: Flask) -> str:
+    """The evidence keypair (attachments), created with EVIDENCE_PASSPHRASE."""
+    from app.services import evidence_keys
+
+    return evidence_keys.init_key(db.session, passphrase=EVIDENCE_PASSPHRASE,
+                                  log2n=app.config["JIDU_SCRYPT_LOG2N"], actor="test")

@@ -8,7 +8,7 @@ bp = Blueprint("api", __name__, url_prefix="/api/v1")
 
 
 def register(app: Flask) -> None:
-    from app.api import routes  # noqa: F401  (attaches the views to bp)
+    from app.api import hotline, routes  # noqa: F401  (attach the views to bp)
     from app.extensions import csrf
 
     csrf.exempt(bp)

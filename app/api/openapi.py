@@ -9,8 +9,20 @@ from __future__ import annotations
 from typing import Any
 
 from app import __version__
+from app.api import openapi_hotline
 from app.reference import CATEGORIES, DEPARTMENTS, DISTRICTS, EXCLUSIONS
 
+ATTACHMENT_REASONS = ["count", "too_large", "empty", "type", "heic", "legacy_office", "macro",
+                      "video", "damaged", "pixels", "encrypted", "not_configured"]
+MULTIPART_NOTE = (
+    "Send `application/json` as before, or (addition to v1) `multipart/form-data` with the "
+    "same JSON object in a part named `payload` and evidence files in parts named `files` "
+    "(at most JIDU_MAX_ATTACHMENTS, default 5, each at most JIDU_MAX_ATTACHMENT_MB, default "
+    "20 MiB). A file's type is judged from its bytes, not its name: JPEG, PNG, WebP, PDF, "
+    ".docx/.xlsx/.pptx and audio (MP3, M4A, AAC, AMR, WAV, OGG, FLAC). Location (GPS), device "
+    "and time are removed from pictures, author, revision and software from PDF and Office "
+    "files, before the file is encrypted; `attachments` in the answer says what was removed. "
+    "Checks run as for JSON, then the files; a refused file stores nothing.")
 STATUSES = ["received", "triaging", "accepted", "not_accepted", "assigned", "investigating",
             "concluded", "feedback_given", "closed", "merged"]
 
@@ -47,7 +59,22 @@ def _schemas() -> dict[str, Any]:
                                "description": "Field errors keyed like `identity.phone`."},
                     "rules": {"type": "array", "items": {"type": "string",
                               "enum": [e[0] for e in EXCLUSIONS]}},
+                    "reasons": {"type": "object", "additionalProperties": {
+                        "type": "string", "enum": ATTACHMENT_REASONS},
+                        "description": "`attachment_refused` only: a code per file "
+                        "(`files.0` …) or for the set (`files`)."},
                 }}},
+        },
+        "Attachment": {
+            "type": "object", "required": ["kind", "mime", "size", "removed"],
+            "properties": {
+                "kind": {"type": "string", "enum": ["image", "pdf", "office", "audio"]},
+                "mime": {"type": "string", "description": "Judged from the bytes."},
+                "size": {"type": "integer", "description": "Bytes stored, after removal."},
+                "removed": {"type": "array", "items": {"type": "string", "enum": [
+                    "gps", "device", "time", "author", "revision", "software", "other"]},
+                    "description": "What was removed before encryption; audio is kept as is."},
+            },
         },
         "Named": named,
         "Category": {
@@ -123,7 +150,10 @@ def _schemas() -> dict[str, Any]:
             "properties": {"tracking_no": {"type": "string"},
                            "receipt": {"type": "string",
                                        "description": "The reporter's secret; shown once."},
-                           "status": {"type": "string", "const": "received"}},
+                           "status": {"type": "string", "const": "received"},
+                           "attachments": {"type": "array", "items": _ref("Attachment"),
+                                           "description": "Addition to v1: only when files "
+                                           "were sent (multipart)."}},
         },
         "ReceiptLookup": {
             "type": "object", "required": ["receipt"],
@@ -162,7 +192,7 @@ def document() -> dict[str, Any]:
         "servers": [{"url": "/api/v1"}],
         "components": {
             "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}},
-            "schemas": _schemas(),
+            "schemas": {**_schemas(), **openapi_hotline.schemas()},
         },
         "paths": {
             "/openapi.json": {"get": {
@@ -179,18 +209,36 @@ def document() -> dict[str, Any]:
             "/clues": {"post": {
                 "summary": "Submit a clue (partner app or hotline)",
                 "operationId": "createClue", "security": bearer,
+                "description": MULTIPART_NOTE,
                 "requestBody": {"required": True, "content": {
-                    "application/json": {"schema": _ref("ClueSubmission")}}},
+                    "application/json": {"schema": _ref("ClueSubmission")},
+                    "multipart/form-data": {
+                        "schema": {
+                            "type": "object", "required": ["payload"],
+                            "properties": {
+                                "payload": _ref("ClueSubmission"),
+                                "files": {"type": "array", "maxItems": 5, "items": {
+                                    "type": "string", "contentMediaType":
+                                    "application/octet-stream"}},
+                            }},
+                        "encoding": {"payload": {"contentType": "application/json"}}},
+                }},
                 "responses": {
                     "201": {"description": "Stored",
                             "content": {"application/json": {"schema": _ref("ClueCreated")}}},
-                    "400": _error("`bad_request`: not a JSON object"),
+                    "400": _error("`bad_request`: not a JSON object (or no JSON `payload` "
+                                  "part)"),
                     "401": _error("`unauthorized`: missing or wrong token"),
                     "403": _error("`forbidden` (token of another channel) or "
                                   "`campaign_closed` (outside the window; nothing stored)"),
-                    "422": _error("`validation` with `fields`, or `excluded` with `rules`"),
+                    "413": _error("`too_large`: the request is over the upload limit"),
+                    "422": _error("`validation` with `fields`, `excluded` with `rules`, or "
+                                  "`attachment_refused` with `fields` and `reasons` per file "
+                                  "(nothing stored)"),
                     "429": _error("rate limit of the token"),
-                    "503": _error("`not_configured`: no identity key yet"),
+                    "503": _error("`not_configured`: no identity key yet, or "
+                                  "`attachment_refused` with reason `not_configured` (no "
+                                  "evidence key yet)"),
                 }}},
             "/receipts/lookup": {"post": {
                 "summary": "A reporter's status and feedback by receipt",
@@ -206,5 +254,6 @@ def document() -> dict[str, Any]:
                     "422": _error("`validation`: receipt missing"),
                     "429": _error("too many attempts"),
                 }}},
+            **openapi_hotline.paths(bearer),
         },
     }

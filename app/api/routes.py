@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+import json
 from collections.abc import Callable
 from typing import Any, TypeVar
 
@@ -14,12 +15,13 @@ from sqlalchemy import select
 from app.api import bp
 from app.api.errors import error_response, validation_error
 from app.api.openapi import document
-from app.context import intake_keys
+from app.context import attachment_policy, intake_keys
 from app.extensions import db, limiter
 from app.messages import status_label
 from app.models import Category, Channel, Department, District, Exclusion, TokenChannel
 from app.ratelimit import client_key, receipt_key, session_key, token_key
-from app.services import campaigns, intake, lookup, people
+from app.services import attachments, campaigns, intake, lookup, people
+from app.services.attachments import AttachmentsRefused
 from app.services.errors import (
     CampaignClosed,
     Excluded,
@@ -28,6 +30,8 @@ from app.services.errors import (
     ValidationFailed,
 )
 from app.timeutil import rfc3339, utcnow
+from app.uploads.request import uploads
+from app.uploads.text import refusal
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -102,7 +106,17 @@ def current_campaign() -> Any:
 @require_token(TokenChannel.APP, TokenChannel.HOTLINE)
 @limiter.limit(_limit("JIDU_LIMIT_API_TOKEN"), key_func=token_key)
 def create_clue() -> Any:
-    payload = request.get_json(silent=True)
+    # Addition to v1: multipart/form-data with the same JSON in a ``payload``
+    # part and up to JIDU_MAX_ATTACHMENTS ``files`` parts.
+    sent = []
+    if request.mimetype == "multipart/form-data":
+        sent = uploads(request.files.getlist("files"))
+        try:
+            payload = json.loads(request.form.get("payload") or "")
+        except ValueError:
+            payload = None
+    else:
+        payload = request.get_json(silent=True)
     if not isinstance(payload, dict):
         return error_response(400, "bad_request", _("请求体必须是 JSON 对象。"))
     token = g.api_token
@@ -110,7 +124,10 @@ def create_clue() -> Any:
     try:
         submitted = intake.submit(db.session, payload, channel=channel, keys=intake_keys(),
                                   now=utcnow(), actor=f"api:{token.name}",
-                                  api_token_id=token.id)
+                                  api_token_id=token.id, uploads=sent,
+                                  policy=attachment_policy())
+    except AttachmentsRefused as exc:
+        return _attachments_refused(exc)
     except CampaignClosed:
         return error_response(403, "campaign_closed", _("征集活动不在受理期内，未保存任何内容。"))
     except Excluded as exc:
@@ -120,8 +137,26 @@ def create_clue() -> Any:
         return validation_error(exc.fields)
     except NotConfigured:
         return error_response(503, "not_configured", _("系统暂时无法受理实名线索，请稍后再试。"))
-    return jsonify({"tracking_no": submitted.tracking_no, "receipt": submitted.receipt,
-                    "status": "received"}), 201
+    body: dict[str, Any] = {"tracking_no": submitted.tracking_no, "receipt": submitted.receipt,
+                            "status": "received"}
+    if sent:
+        body["attachments"] = [
+            {"kind": row.kind, "mime": row.mime, "size": row.size_bytes,
+             "removed": list(row.removed)}
+            for row in attachments.for_clue(db.session, submitted.clue_id)]
+    return jsonify(body), 201
+
+
+def _attachments_refused(exc: AttachmentsRefused) -> Any:
+    config = current_app.config
+    words = {"max_files": int(config["JIDU_MAX_ATTACHMENTS"]),
+             "max_mb": int(config["JIDU_MAX_ATTACHMENT_MB"])}
+    fields = {("files" if p.index < 0 else f"files.{p.index}"): refusal(p.code, **words)
+              for p in exc.problems}
+    codes = {("files" if p.index < 0 else f"files.{p.index}"): p.code for p in exc.problems}
+    status = 503 if any(p.code == "not_configured" for p in exc.problems) else 422
+    return error_response(status, "attachment_refused", _("附件未能接收，未保存任何内容。"),
+                          fields=fields, reasons=codes)
 
 
 @bp.post("/receipts/lookup")

@@ -15,7 +15,7 @@ from flask import Flask, current_app
 from flask.cli import AppGroup
 
 from app.extensions import db
-from app.services import audit, campaigns, keys, people
+from app.services import audit, campaigns, evidence_keys, keys, people
 from app.services.errors import DomainError, ValidationFailed
 from app.timeutil import parse_aware, rfc3339
 
@@ -66,16 +66,19 @@ def audit_verify() -> None:
 
 @keys_cli.command("init")
 @click.option("--passphrase-file", required=True, type=click.Path(dir_okay=False))
+@click.option("--evidence", is_flag=True,
+              help="Create the evidence keypair (attachments) instead of the identity one.")
 @fails_cleanly
-def keys_init(passphrase_file: str) -> None:
-    """Create the identity keypair; the private key is stored only encrypted."""
+def keys_init(passphrase_file: str, evidence: bool) -> None:
+    """Create the identity (or evidence) keypair; the private key is stored only encrypted."""
     passphrase = read_secret_file(passphrase_file)
+    create = evidence_keys.init_key if evidence else keys.init_keys
     try:
-        kid = keys.init_keys(db.session, passphrase=passphrase,
-                             log2n=current_app.config["JIDU_SCRYPT_LOG2N"], actor=CLI_ACTOR)
+        kid = create(db.session, passphrase=passphrase,
+                     log2n=current_app.config["JIDU_SCRYPT_LOG2N"], actor=CLI_ACTOR)
     except ValueError as exc:
         raise click.ClickException(str(exc)) from None
-    click.echo(f"identity key created: {kid}")
+    click.echo(f"{'evidence' if evidence else 'identity'} key created: {kid}")
 
 
 @users_cli.command("create")
@@ -129,10 +132,15 @@ def campaigns_create(slug: str, title: str, opens: str, deadline: str,
 
 
 def register(app: Flask) -> None:
+    from app.cli.cases import cases_cli
     from app.cli.demo import demo_data, dev_setup
+    from app.cli.exports import exports_cli
+    from app.cli.hotline import hotline_cli
     from app.cli.outbox import outbox_cli
 
-    for group in (keys_cli, users_cli, tokens_cli, campaigns_cli, audit_cli, outbox_cli):
+    for group in (keys_cli, users_cli, tokens_cli, campaigns_cli, audit_cli, outbox_cli,
+                  hotline_cli,
+                  exports_cli, cases_cli):
         app.cli.add_command(group)
     app.cli.add_command(demo_data)
     app.cli.add_command(dev_setup)

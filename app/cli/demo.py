@@ -14,7 +14,7 @@ from app.cli import fails_cleanly
 from app.context import intake_keys
 from app.extensions import db
 from app.models import Campaign, User
-from app.services import bulk, demo, keys, people
+from app.services import bulk, demo, evidence_keys, keys, people
 from app.timeutil import utcnow
 
 # Up to this many clues go through the real intake one by one; more are
@@ -37,6 +37,9 @@ def demo_data(n: int) -> None:
     else:
         made = bulk.bulk_clues(db.session, n, keys=intake_keys(), now=now)
     click.echo(f"clues created: {made} in {time.monotonic() - started:.1f} s")
+    click.echo(f"enforcement cases loaded: {demo.load_cases(db.session, now)}")
+    click.echo("hotline orders imported: "
+               f"{demo.load_hotline(db.session, now, keys=intake_keys())}")
 
 
 @click.command("dev-setup")
@@ -46,6 +49,7 @@ def dev_setup(n: int) -> None:
     """Development only: keys, demo data and a first admin, on an empty database."""
     if current_app.config.get("ENV_NAME", "") == "production":
         raise click.ClickException("dev-setup is for development only")
+    _dev_evidence_key()
     if db.session.scalar(select(Campaign.id).limit(1)) or db.session.scalar(
         select(User.id).limit(1)
     ):
@@ -61,6 +65,8 @@ def dev_setup(n: int) -> None:
     now = utcnow()
     demo.ensure_campaigns(db.session, now)
     demo.make_clues(db.session, n, keys=intake_keys(), now=now)
+    n_cases = demo.load_cases(db.session, now)
+    n_orders = demo.load_hotline(db.session, now, keys=intake_keys())
     password = secrets.token_urlsafe(15)
     _user, totp = people.create_user(db.session, username="admin", role="admin",
                                      password=password, actor="dev-setup")
@@ -68,9 +74,27 @@ def dev_setup(n: int) -> None:
     click.echo("Development set-up done (development only — never in production):")
     click.echo(f"  identity key {kid}; its passphrase is in {passphrase_file}:")
     click.echo(f"    {passphrase}")
-    click.echo(f"  demo campaigns and {n} demo clues created")
+    click.echo(f"  demo campaigns, {n} demo clues, {n_cases} enforcement cases and "
+               f"{n_orders} hotline orders created")
     click.echo("  first admin (shown once):")
     click.echo("    user:     admin")
     click.echo(f"    password: {password}")
     click.echo(f"    totp:     {totp}")
     click.echo("=" * 64)
+
+
+def _dev_evidence_key() -> None:
+    """Development only: the evidence keypair (attachments), also for a database set
+    up before attachments existed. Its passphrase is kept beside the identity one."""
+    if evidence_keys.active_public_key(db.session) is not None:
+        return
+    passphrase_file = Path(current_app.instance_path) / "dev-evidence-passphrase.txt"
+    passphrase = secrets.token_urlsafe(24)
+    passphrase_file.write_text(passphrase + "\n", encoding="utf-8")
+    passphrase_file.chmod(0o600)
+    kid = evidence_keys.init_key(db.session, passphrase=passphrase,
+                                 log2n=current_app.config["JIDU_SCRYPT_LOG2N"],
+                                 actor="dev-setup")
+    click.echo(f"evidence key {kid} (opens attachments); its passphrase is in "
+               f"{passphrase_file}:")
+    click.echo(f"    {passphrase}")

@@ -1,7 +1,9 @@
 """All tables, imported here so that Alembic and the app see every one."""
 
+from app.models.attachment import Attachment, EvidenceKey
 from app.models.audit import AuditEvent
 from app.models.campaign import Campaign, SourceTag
+from app.models.cases import CaseType, EnforcementCase
 from app.models.clue import (
     Channel,
     Clue,
@@ -12,6 +14,7 @@ from app.models.clue import (
     clue_situations,
 )
 from app.models.export import ExportJob, ExportStatus
+from app.models.hotline import HardDispatchType, HotlineOrder
 from app.models.keys import IdentityKey
 from app.models.outbox import OutboxMessage, OutboxStatus
 from app.models.people import ApiToken, Role, TokenChannel, User
@@ -19,9 +22,11 @@ from app.models.reference import Category, Department, District, Exclusion, Situ
 from app.models.review import DisclosureRequest, Dispute
 
 __all__ = [
+    "Attachment", "EvidenceKey", "CaseType", "EnforcementCase",
     "ApiToken", "AuditEvent", "Campaign", "Category", "Channel", "Clue", "ClueEvent",
     "ClueStatus", "Colour", "Department", "DisclosureRequest", "Dispute", "District",
-    "Exclusion", "ExportJob", "ExportStatus", "IdentityKey", "OutboxMessage", "OutboxStatus",
+    "Exclusion", "ExportJob", "ExportStatus", "HardDispatchType", "HotlineOrder",
+    "IdentityKey", "OutboxMessage", "OutboxStatus",
     "Role", "Situation", "SourceTag", "StatusCount", "TokenChannel", "User",
     "clue_situations",
 ]

@@ -109,12 +109,38 @@ def _kek(shared: bytes, epk: bytes, recipient: bytes) -> bytes:
     ).derive(shared)
 
 
+class Sealer:
+    """Seals values for one recipient; one key exchange serves many values.
+
+    Why: a bulk import of 100,000 hotline orders cannot afford an X25519 key
+    exchange per caller (about 0.1 ms each). Values sealed by one Sealer share
+    the ephemeral key and so the key-wrapping key, but each still has its own
+    random data key and nonces, and each opens on its own with
+    ``open_sealed``. What they reveal is only that they were sealed together,
+    which an import batch reveals anyway. A single ``seal`` uses a fresh one.
+    """
+
+    def __init__(self, recipient: X25519PublicKey) -> None:
+        ephemeral = X25519PrivateKey.generate()
+        self.kid = key_id(recipient)
+        self.epk = public_bytes(ephemeral.public_key())
+        self._kek = AESGCM(_kek(ephemeral.exchange(recipient), self.epk,
+                                public_bytes(recipient)))
+
+    def wrap(self, data_key: bytes) -> tuple[bytes, bytes, bytes]:
+        wrap_nonce = os.urandom(12)
+        return self.epk, wrap_nonce, self._kek.encrypt(wrap_nonce, data_key, self.epk)
+
+    def seal(self, plaintext: bytes, aad: bytes) -> str:
+        data_key = AESGCM.generate_key(bit_length=256)
+        nonce = os.urandom(12)
+        ciphertext = AESGCM(data_key).encrypt(nonce, plaintext, aad)
+        epk, wrap_nonce, wrapped = self.wrap(data_key)
+        return Envelope(self.kid, epk, wrap_nonce, wrapped, nonce, ciphertext).dumps()
+
+
 def _wrap(data_key: bytes, recipient: X25519PublicKey) -> tuple[bytes, bytes, bytes]:
-    ephemeral = X25519PrivateKey.generate()
-    epk = public_bytes(ephemeral.public_key())
-    kek = _kek(ephemeral.exchange(recipient), epk, public_bytes(recipient))
-    wrap_nonce = os.urandom(12)
-    return epk, wrap_nonce, AESGCM(kek).encrypt(wrap_nonce, data_key, epk)
+    return Sealer(recipient).wrap(data_key)
 
 
 def _unwrap(envelope: Envelope, private_key: X25519PrivateKey) -> bytes:
@@ -129,11 +155,7 @@ def _unwrap(envelope: Envelope, private_key: X25519PrivateKey) -> bytes:
 
 def seal(plaintext: bytes, recipient: X25519PublicKey, aad: bytes) -> str:
     """Encrypt ``plaintext`` so that only ``recipient``'s private key opens it."""
-    data_key = AESGCM.generate_key(bit_length=256)
-    nonce = os.urandom(12)
-    ciphertext = AESGCM(data_key).encrypt(nonce, plaintext, aad)
-    epk, wrap_nonce, wrapped = _wrap(data_key, recipient)
-    return Envelope(key_id(recipient), epk, wrap_nonce, wrapped, nonce, ciphertext).dumps()
+    return Sealer(recipient).seal(plaintext, aad)
 
 
 def open_sealed(text: str, private_key: X25519PrivateKey, aad: bytes) -> bytes:

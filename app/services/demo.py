@@ -7,15 +7,16 @@ so demo data exercises the same code paths as reporters do.
 from __future__ import annotations
 
 import random
-from dataclasses import dataclass
-from datetime import UTC, datetime, time, timedelta
+from dataclasses import dataclass, replace
+from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
 
 from sqlalchemy import select
 
 from app.models import Campaign, Category, Channel, SourceTag
 from app.reference import DISTRICTS
-from app.services import campaigns, intake
+from app.services import campaigns, case_files, cases, intake
+from app.services.intake import Keys
 from app.services.types import DbSession
 from app.timeutil import LOCAL, local_today
 
@@ -24,6 +25,9 @@ NOTICE_2025 = (Path(__file__).resolve().parent.parent / "data" / "notice_2025.tx
 )
 NOTICE_SLUG = "2025-enterprise-enforcement"
 DEMO_SLUG = "demo-open"
+# The same file as tests/data/cases_sample.csv (a test keeps them equal).
+SAMPLE_CASES = Path(__file__).resolve().parent.parent / "data" / "cases_sample.csv"
+SAMPLE_HOTLINE = SAMPLE_CASES.with_name("hotline_sample.csv")
 
 SOURCE_TAGS = [
     ("hall-city", "市民中心行政服务大厅"),
@@ -134,3 +138,32 @@ def make_clues(session: DbSession, n: int, *, keys: intake.Keys, now: datetime,
         intake.submit(session, payload, channel=rng.choice(channels), keys=keys, now=at,
                       actor="demo-data", require_open_campaign=False)
     return n
+
+
+def load_cases(session: DbSession, now: datetime) -> int:
+    """The sample enforcement cases, their dates moved so that the newest falls on
+    today: the demo clues are recent, and the console's period view should find
+    cases beside them. Re-running updates the same case numbers."""
+    result = cases.ImportResult()
+    lookups = cases.Lookups.load(session, date.max)
+    records = list(cases.check_rows(case_files.read_rows(SAMPLE_CASES), lookups, result))
+    if not records:
+        return 0
+    shift = local_today(now) - max(r.decided_on for r in records)
+    moved = [replace(r, decided_on=r.decided_on + shift) for r in records]
+    cases.import_records(session, moved, now=now, result=result)
+    return result.imported
+
+
+
+def load_hotline(session: DbSession, now: datetime, *, keys: Keys) -> int:
+    """A day's sample hotline export (五一 2025), through the real import: screened,
+    enforcement-related orders made clues, disputes opened. Re-running skips it."""
+    from app.services import hotline_import
+
+    with SAMPLE_HOTLINE.open("rb") as stream:
+        report = hotline_import.import_file(
+            session, SAMPLE_HOTLINE.name, stream, overrides=None,
+            public_key=keys.identity_public, receipt_key=keys.receipt_key, now=now,
+            actor="demo-data")
+    return report.imported

@@ -17,24 +17,43 @@ SETTLE_WITHIN = timedelta(hours=24)
 def open_for_clue(session: DbSession, clue_id: int, *, departments: list[str], actor: str,
                   now: datetime, actor_user_id: int | None = None) -> Dispute:
     """Open a dispute on a clue; it is due 24 hours from now."""
-    clue = session.get(Clue, clue_id)
-    if clue is None:
-        raise NotFound("no such clue")
+    dispute = open_dispute(session, clue_id=clue_id, departments=departments, actor=actor,
+                           now=now, actor_user_id=actor_user_id)
+    session.commit()
+    return dispute
+
+
+def open_dispute(session: DbSession, *, clue_id: int | None, departments: list[str],
+                 actor: str, now: datetime, actor_user_id: int | None = None,
+                 minimum: int = 2) -> Dispute:
+    """Add a dispute due 24 hours from now; does not commit.
+
+    A reviewer names at least two departments. A disputed hotline order may
+    arrive naming one or none (the hotline knows only where it was sent);
+    the departments are then settled with the outcome.
+    """
     codes = list(dict.fromkeys(departments))
     known = set(session.scalars(select(Department.code).where(Department.code.in_(codes))))
-    if len(codes) < 2 or set(codes) - known:
+    if len(codes) < minimum or set(codes) - known:
         raise ValidationFailed({"departments": "two_departments"})
-    if session.scalar(select(Dispute.id).where(Dispute.clue_id == clue_id,
-                                               Dispute.resolved_at.is_(None))):
-        raise Conflict("this clue already has an open dispute")
+    clue = None
+    if clue_id is not None:
+        clue = session.get(Clue, clue_id)
+        if clue is None:
+            raise NotFound("no such clue")
+        if session.scalar(select(Dispute.id).where(Dispute.clue_id == clue_id,
+                                                   Dispute.resolved_at.is_(None))):
+            raise Conflict("this clue already has an open dispute")
     dispute = Dispute(clue_id=clue_id, opened_at=now, due_at=now + SETTLE_WITHIN,
                       departments=codes, opened_by=actor)
     session.add(dispute)
-    session.add(ClueEvent(clue_id=clue_id, at=now, kind="dispute_opened", actor_label=actor,
-                          actor_user_id=actor_user_id, data={"departments": codes}))
-    audit.record(session, actor=actor, action="dispute.open", target=f"clue:{clue.tracking_no}",
+    if clue is not None:
+        session.add(ClueEvent(clue_id=clue.id, at=now, kind="dispute_opened", actor_label=actor,
+                              actor_user_id=actor_user_id, data={"departments": codes}))
+    session.flush()
+    audit.record(session, actor=actor, action="dispute.open",
+                 target=f"clue:{clue.tracking_no}" if clue else f"dispute:{dispute.id}",
                  details={"departments": codes}, now=now)
-    session.commit()
     return dispute
 
 

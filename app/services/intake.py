@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -12,12 +12,12 @@ from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PublicKey
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
-from app.models import Channel, Clue, ClueEvent, ClueStatus, Situation, SourceTag
+from app.models import Campaign, Channel, Clue, ClueEvent, ClueStatus, Situation, SourceTag
 from app.models.clue import identity_aad
 from app.security import envelope, receipts, serverbox
-from app.services import campaigns, colour_rules, counts, notify
+from app.services import attachments, campaigns, colour_rules, counts, notify
 from app.services.errors import CampaignClosed, Excluded
-from app.services.submission import applicable_exclusions, validate
+from app.services.submission import Draft, applicable_exclusions, validate
 from app.services.types import DbSession
 from app.timeutil import local_today
 
@@ -58,11 +58,13 @@ def resolve_source_tag(session: DbSession, tag: str | None) -> str | None:
 
 def submit(session: DbSession, payload: Mapping[str, Any], *, channel: Channel, keys: Keys,
            now: datetime, actor: str, api_token_id: int | None = None,
-           require_open_campaign: bool = True) -> Submitted:
+           require_open_campaign: bool = True, uploads: Sequence[attachments.Upload] = (),
+           policy: attachments.Policy | None = None) -> Submitted:
     """Validate and store a clue; return the tracking number and the one-time receipt.
 
     Checks run in the order the API promises: the campaign window, then the
-    exclusions, then everything else. Nothing is stored unless all pass.
+    exclusions, then everything else, then the attachments (``uploads``,
+    checked against ``policy``). Nothing is stored unless all pass.
     The identity is sealed for the custodians' key before it reaches the
     session, so no plaintext identity is ever flushed to the database.
     """
@@ -79,7 +81,25 @@ def submit(session: DbSession, payload: Mapping[str, Any], *, channel: Channel, 
         from app.services.errors import NotConfigured
 
         raise NotConfigured("no identity keypair: real-name clues cannot be sealed")
+    # Files are stripped and encrypted before the transaction starts, so that
+    # no database lock is held meanwhile; they are deleted if it fails.
+    if uploads and policy is None:
+        raise ValueError("attachments need a policy")
+    prepared = attachments.prepare(uploads, policy=policy) if uploads and policy else []
+    try:
+        return _persist(session, draft, campaign=campaign, channel=channel, keys=keys,
+                        now=now, actor=actor, api_token_id=api_token_id, prepared=prepared,
+                        policy=policy)
+    except BaseException:
+        attachments.discard(prepared)
+        raise
 
+
+def _persist(session: DbSession, draft: Draft, *, campaign: Campaign | None, channel: Channel,
+             keys: Keys, now: datetime, actor: str, api_token_id: int | None,
+             prepared: list[attachments.Prepared],
+             policy: attachments.Policy | None) -> Submitted:
+    """Build the clue, its event and its attachments' rows; commit once."""
     receipt = receipts.new_receipt()
     for _attempt in range(5):
         tracking_no = receipts.new_tracking_no()
@@ -126,6 +146,9 @@ def submit(session: DbSession, payload: Mapping[str, Any], *, channel: Channel, 
     session.flush()
     notify.new_clue(session, clue, colour=colour_rules.suggest(session, clue, now).colour,
                     now=now)
+    if prepared and policy is not None and policy.public_key is not None:
+        attachments.record(session, clue, prepared, public_key=policy.public_key, actor=actor,
+                           now=now)
     try:
         session.commit()
     except IntegrityError:

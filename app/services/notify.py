@@ -27,7 +27,7 @@ REPORTER_NEWS_KINDS = frozenset({"accepted", "not_accepted", "concluded", "feedb
                                  "question", "reopened"})
 
 
-def _queue(session: DbSession, template: str, now: datetime, *, user_id: int | None = None,
+def queue_mail(session: DbSession, template: str, now: datetime, *, user_id: int | None = None,
            clue_id: int | None = None, dedupe_key: str | None = None,
            params: dict[str, Any] | None = None) -> OutboxMessage:
     message = OutboxMessage(template=template, params=params or {}, user_id=user_id,
@@ -53,10 +53,17 @@ def _local_text(moment: datetime | None) -> str:
 
 def new_clue(session: DbSession, clue: Clue, *, colour: str, now: datetime) -> None:
     """Every reviewer and supervisor hears of a new clue: number, colour, category."""
-    params = {"tracking_no": clue.tracking_no, "colour": colour,
-              "category": clue.category_code, "channel": str(clue.channel)}
+    new_clue_for(session, clue_id=clue.id, tracking_no=clue.tracking_no,
+                 category=clue.category_code, channel=str(clue.channel), colour=colour,
+                 now=now)
+
+
+def new_clue_for(session: DbSession, *, clue_id: int, tracking_no: str, category: str,
+                 channel: str, colour: str, now: datetime) -> None:
+    params = {"tracking_no": tracking_no, "colour": colour, "category": category,
+              "channel": channel}
     for user in _recipients(session, REVIEW_ROLES):
-        _queue(session, "new_clue", now, user_id=user.id, clue_id=clue.id, params=params)
+        queue_mail(session, "new_clue", now, user_id=user.id, clue_id=clue_id, params=params)
 
 
 def assigned(session: DbSession, clue: Clue, *, now: datetime) -> None:
@@ -66,7 +73,7 @@ def assigned(session: DbSession, clue: Clue, *, now: datetime) -> None:
     params = {"tracking_no": clue.tracking_no, "category": clue.category_code,
               "colour": clue.colour or "", "due_at": _local_text(clue.due_at)}
     for user in _recipients(session, (Role.LIAISON,), clue.handling_department_code):
-        _queue(session, "assignment", now, user_id=user.id, clue_id=clue.id, params=params)
+        queue_mail(session, "assignment", now, user_id=user.id, clue_id=clue.id, params=params)
 
 
 def reporter_news(session: DbSession, clue: Clue, kind: str, *, now: datetime) -> None:
@@ -84,7 +91,7 @@ def reporter_news(session: DbSession, clue: Clue, kind: str, *, now: datetime) -
         OutboxMessage.status == OutboxStatus.PENDING, OutboxMessage.attempts == 0)))
     if waiting:
         return
-    _queue(session, "reporter_news", now, clue_id=clue.id,
+    queue_mail(session, "reporter_news", now, clue_id=clue.id,
            params={"tracking_no": clue.tracking_no, "sealed_to": clue.notify_email_sealed})
 
 
@@ -148,7 +155,7 @@ def schedule(session: DbSession, *, now: datetime, remind_before: timedelta,
     for key, template, params, user_id, clue_id in candidates:
         if key in seen:
             continue
-        _queue(session, template, now, user_id=user_id, clue_id=clue_id, dedupe_key=key,
+        queue_mail(session, template, now, user_id=user_id, clue_id=clue_id, dedupe_key=key,
                params=params)
         queued += 1
     return queued

@@ -7,11 +7,12 @@ reopening after an unsatisfied answer, and merging of duplicates.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
 from app.models import Clue, ClueEvent, ClueStatus, Colour, Department, User
-from app.services import audit, counts, notify
+from app.services import attachments, audit, counts, notify
 from app.services.errors import DomainError, NotFound, ValidationFailed
 from app.services.types import DbSession
 
@@ -205,8 +206,9 @@ def close(session: DbSession, clue_id: int, *, actor: User, now: datetime) -> Cl
     return clue
 
 
-def rate(session: DbSession, clue_id: int, *, rating: str, now: datetime) -> Clue:
-    """The reporter's 满意/基本满意/不满意, once per conclusion."""
+def rate(session: DbSession, clue_id: int, *, rating: str, now: datetime,
+         actor_label: str = "reporter") -> Clue:
+    """The reporter's 满意/基本满意/不满意, once per conclusion (or the hotline's 回访)."""
     if rating not in RATINGS:
         raise ValidationFailed({"rating": "choice"})
     clue = _clue(session, clue_id)
@@ -217,7 +219,7 @@ def rate(session: DbSession, clue_id: int, *, rating: str, now: datetime) -> Clu
     clue.satisfaction = rating
     if clue.first_satisfaction is None:
         clue.first_satisfaction = rating
-    _move(session, clue, None, actor=None, actor_label="reporter", kind="rated", now=now,
+    _move(session, clue, None, actor=None, actor_label=actor_label, kind="rated", now=now,
           data={"rating": rating})
     session.commit()
     return clue
@@ -295,14 +297,30 @@ def ask_reporter(session: DbSession, clue_id: int, *, question: str, actor: User
     return clue
 
 
-def reporter_reply(session: DbSession, clue_id: int, *, text: str, now: datetime) -> Clue:
-    """The reporter's answer to a question, given with their receipt."""
+def reporter_reply(session: DbSession, clue_id: int, *, text: str, now: datetime,
+                   uploads: Sequence[attachments.Upload] = (),
+                   policy: attachments.Policy | None = None) -> Clue:
+    """The reporter's answer to a question, given with their receipt, and any files."""
     if not text.strip() or len(text) > 4000:
         raise ValidationFailed({"reply": "required" if not text.strip() else "too_long"})
     clue = _clue(session, clue_id)
     if clue.status in (S.CLOSED, S.MERGED):
         raise IllegalTransition(clue.status, "reply")
-    _move(session, clue, None, actor=None, actor_label="reporter", kind="reporter_reply",
-          now=now, data={"note": text.strip()})
-    session.commit()
+    if uploads and policy is None:
+        raise ValueError("attachments need a policy")
+    prepared = attachments.prepare(uploads, policy=policy) if uploads and policy else []
+    data: dict[str, Any] = {"note": text.strip()}
+    if prepared:
+        data["attachments"] = len(prepared)
+    try:
+        event = _move(session, clue, None, actor=None, actor_label="reporter",
+                      kind="reporter_reply", now=now, data=data)
+        if prepared and policy is not None and policy.public_key is not None:
+            session.flush()
+            attachments.record(session, clue, prepared, public_key=policy.public_key,
+                               actor="reporter", now=now, event_id=event.id)
+        session.commit()
+    except BaseException:
+        attachments.discard(prepared)
+        raise
     return clue

@@ -3,7 +3,7 @@
 from sqlalchemy import func, select
 
 from app.extensions import db
-from app.models import AuditEvent, Campaign, Clue, IdentityKey, User
+from app.models import AuditEvent, Campaign, Clue, HotlineOrder, IdentityKey, User
 from app.services import audit
 from tests.conftest import bearer
 from tests.factories import payload
@@ -111,7 +111,10 @@ def test_tokens_and_keys_are_audited(runner, tmp_path):
 def test_demo_data(runner, identity_key):
     result = runner.invoke(args=["demo-data", "--clues", "12"])
     assert result.exit_code == 0, result.output
-    assert db.session.scalar(select(func.count(Clue.id))) == 12
+    assert db.session.scalar(select(func.count(Clue.id)).where(Clue.channel != "hotline")) == 12
+    # The sample day of the hotline: every order in, the enforcement ones as clues.
+    assert db.session.scalar(select(func.count(HotlineOrder.id))) == 61
+    assert db.session.scalar(select(func.count(Clue.id)).where(Clue.channel == "hotline")) > 0
     slugs = set(db.session.scalars(select(Campaign.slug)))
     assert slugs == {"2025-enterprise-enforcement", "demo-open"}
 

@@ -22,6 +22,7 @@ CLUE = {"reviewer", "supervisor", "liaison"}
 TRIAGE = {"reviewer", "supervisor"}
 ALLOWED = {
     "review.queue_page": CLUE, "review.export_csv": CLUE, "review.clue_page": CLUE,
+    "review.export_xlsx": CLUE, "review.exports_page": CLUE, "review.download_export": CLUE,
     "review.manual_entry": TRIAGE, "review.triage": TRIAGE, "review.colour": TRIAGE,
     "review.accept": TRIAGE, "review.not_accept": TRIAGE, "review.assign": TRIAGE,
     "review.investigate": CLUE, "review.conclude": CLUE, "review.progress": CLUE,
@@ -29,7 +30,12 @@ ALLOWED = {
     "review.merge": TRIAGE, "review.consultation": TRIAGE, "review.question": TRIAGE,
     "review.open_dispute": TRIAGE, "review.settle_dispute": TRIAGE,
     "review.request_identity": TRIAGE, "review.decide_identity": {"supervisor"},
-    "review.open_identity": TRIAGE,
+    "review.open_identity": TRIAGE, "review.download_attachment": CLUE,
+    "review.cases_page": {"reviewer", "supervisor", "analyst"},
+    "review.hotline_orders": TRIAGE, "review.hotline_order_page": TRIAGE,
+    "review.hotline_screening": TRIAGE, "review.hotline_mark_disputed": TRIAGE,
+    "review.hotline_settle": TRIAGE, "review.hotline_import_page": TRIAGE,
+    "review.hotline_hard_types": TRIAGE,
     "admin.index": {"admin"}, "admin.users": {"admin"}, "admin.toggle_user": {"admin"},
     "admin.end_sessions": {"admin"}, "admin.reset_user": {"admin"},
     "admin.departments": {"admin"}, "admin.situations": {"admin"}, "admin.tags": {"admin"},

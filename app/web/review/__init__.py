@@ -4,4 +4,11 @@ from flask import Blueprint
 
 bp = Blueprint("review", __name__, url_prefix="/review")
 
-from app.web.review import access, routes  # noqa: E402,F401
+from app.web.review import (  # noqa: E402,F401
+    access,
+    attachments,
+    cases,
+    exports,
+    hotline,
+    routes,
+)

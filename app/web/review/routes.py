@@ -26,7 +26,7 @@ from flask_login import current_user, login_user, logout_user
 from sqlalchemy import select
 from wtforms import SelectChoice
 
-from app.context import intake_keys
+from app.context import attachment_policy, intake_keys
 from app.extensions import db, limiter
 from app.messages import field_message, status_label
 from app.models import (
@@ -43,6 +43,7 @@ from app.models import (
 from app.ratelimit import client_key
 from app.security.keystore import PassphraseError
 from app.services import (
+    attachments,
     audit,
     auth,
     colour_rules,
@@ -59,6 +60,7 @@ from app.services.workflow import IllegalTransition
 from app.timeutil import LOCAL, local_today, utcnow
 from app.web.review import bp
 from app.web.review.access import CLUE_ROLES, TRIAGE_ROLES, clue_in_scope, roles_required
+from app.web.review.attachments import EvidencePassphraseForm
 from app.web.review.forms import (
     COLOUR_LABELS,
     CONCLUSION_LABELS,
@@ -83,6 +85,9 @@ from app.web.review.forms import (
     SettleForm,
 )
 
+# Where each role starts: the page it may open that it needs most.
+HOME = {"admin": "admin.index", "analyst": "review.cases_page"}
+
 
 @bp.route("/login", methods=["GET", "POST"])
 @limiter.limit("20 per minute", key_func=client_key, methods=["POST"])
@@ -104,7 +109,7 @@ def login() -> ResponseReturnValue:
             login_user(user)
             session.permanent = True
             session["seen"] = int(utcnow().timestamp())
-            return redirect(url_for("review.queue_page"))
+            return redirect(url_for(HOME.get(user.role, "review.queue_page")))
     status = 429 if locked_until else 200
     return render_template("review/login.html", form=form, locked_until=locked_until), status
 
@@ -217,6 +222,8 @@ def clue_page(clue_id: int) -> ResponseReturnValue:
         district=db.session.get(District, clue.district_code),
         department=db.session.get(Department, clue.handling_department_code)
         if clue.handling_department_code else None,
+        attachments=attachments.for_clue(db.session, clue.id),
+        evidence_form=EvidencePassphraseForm(),
     )
 
 
@@ -257,18 +264,24 @@ def _run(clue_id: int, form: Any, call: Callable[[Clue], object]) -> ResponseRet
 def manual_entry() -> ResponseReturnValue:
     """Clues from letters, calls and e-mails: same validation and encryption."""
     from app.services import intake
+    from app.services.attachments import AttachmentsRefused
     from app.web.public.forms import FIELD_FOR_KEY
     from app.web.public.routes import _prepare, _reference
+    from app.web.public.uploads import ask_to_reselect, chosen, refusal_messages, stored_summaries
 
     reference = _reference()
     form = ManualEntryForm()
     _prepare(form, reference)
+    sent = chosen()
     if form.validate_on_submit():
         try:
             submitted = intake.submit(
                 db.session, form.payload(None, pledged=True),
                 channel=Channel(form.channel.data), keys=intake_keys(), now=utcnow(),
-                actor=f"user:{current_user.username}", require_open_campaign=False)
+                actor=f"user:{current_user.username}", require_open_campaign=False,
+                uploads=sent, policy=attachment_policy())
+        except AttachmentsRefused as exc:
+            form.attachments.errors = refusal_messages(exc)
         except Excluded as exc:
             flash(_("该线索属于已由其他渠道受理的情形（%(rules)s），不予录入。",
                     rules="、".join(exc.rules)), "error")
@@ -281,9 +294,11 @@ def manual_entry() -> ResponseReturnValue:
             flash(exc.message, "error")
         else:
             response = make_response(render_template(
-                "review/manual_done.html", submitted=submitted))
+                "review/manual_done.html", submitted=submitted,
+                stored=stored_summaries(submitted.clue_id, sent)))
             response.headers["Cache-Control"] = "no-store"
             return response
+    ask_to_reselect(form.attachments)
     return render_template("review/manual.html", form=form, **reference)
 
 
