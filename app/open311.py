@@ -20,12 +20,12 @@ from flask import Blueprint, Flask, current_app, jsonify, request
 from flask_babel import force_locale
 from sqlalchemy import select
 
+from app.api.routes import bearer_token
 from app.extensions import db, limiter
 from app.messages import status_label
 from app.models import Category, Clue, ClueEvent, Department, HotlineOrder, TokenChannel
 from app.ratelimit import token_key
-from app.services import people
-from app.timeutil import parse_aware, rfc3339, utcnow
+from app.timeutil import parse_aware, rfc3339
 
 bp = Blueprint("open311", __name__, url_prefix="/open311/v2")
 F = TypeVar("F", bound=Callable[..., Any])
@@ -40,10 +40,7 @@ def _error(status: int, description: str) -> Any:
 def hotline_only(view: F) -> F:
     @functools.wraps(view)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
-        scheme, _sep, token = request.headers.get("Authorization", "").partition(" ")
-        row = None
-        if scheme.lower() == "bearer" and token.strip():
-            row = people.authenticate_token(db.session, token.strip(), utcnow())
+        row = bearer_token()
         if row is None:
             return _error(401, "missing or wrong Bearer token")
         if row.channel != TokenChannel.HOTLINE:

@@ -18,7 +18,15 @@ from app.api.openapi import document
 from app.context import attachment_policy, intake_keys
 from app.extensions import db, limiter
 from app.messages import status_label
-from app.models import Category, Channel, Department, District, Exclusion, TokenChannel
+from app.models import (
+    ApiToken,
+    Category,
+    Channel,
+    Department,
+    District,
+    Exclusion,
+    TokenChannel,
+)
 from app.ratelimit import client_key, receipt_key, session_key, token_key
 from app.services import attachments, campaigns, intake, lookup, people
 from app.services.attachments import AttachmentsRefused
@@ -40,16 +48,21 @@ def _limit(name: str) -> Callable[[], str]:
     return lambda: current_app.config[name]
 
 
+def bearer_token() -> ApiToken | None:
+    """The live API token named by the request's ``Authorization: Bearer`` header."""
+    scheme, _sep, token = request.headers.get("Authorization", "").partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        return None
+    return people.authenticate_token(db.session, token.strip(), utcnow())
+
+
 def require_token(*channels: TokenChannel) -> Callable[[F], F]:
     """Bearer token of one of ``channels``: 401 if missing or wrong, 403 if elsewhere."""
 
     def decorator(view: F) -> F:
         @functools.wraps(view)
         def wrapper(*args: Any, **kwargs: Any) -> Any:
-            scheme, _sep, token = request.headers.get("Authorization", "").partition(" ")
-            row = None
-            if scheme.lower() == "bearer" and token.strip():
-                row = people.authenticate_token(db.session, token.strip(), utcnow())
+            row = bearer_token()
             if row is None:
                 return error_response(401, "unauthorized", _("缺少或无效的访问令牌。"))
             if row.channel not in channels:

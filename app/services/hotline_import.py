@@ -12,8 +12,6 @@ interrupted can simply be imported again.
 
 from __future__ import annotations
 
-import csv
-import io
 import itertools
 import multiprocessing as mp
 from collections.abc import Iterator, Mapping
@@ -28,7 +26,7 @@ from sqlalchemy import select
 from app.messages import field_message
 from app.models import Department, District, HotlineOrder, Role, User
 from app.security import envelope
-from app.services import audit, campaigns, hotline, hotline_store, notify, screening
+from app.services import audit, campaigns, hotline, hotline_store, notify, screening, sheets
 from app.services.errors import ValidationFailed
 from app.services.types import DbSession
 from app.timeutil import LOCAL
@@ -80,55 +78,23 @@ class ImportReport:
 def read_rows(name: str, stream: IO[bytes]) -> Iterator[tuple[int, dict[str, Any]]]:
     """(line number, {header: value}) for each data row of a CSV or XLSX file."""
     suffix = Path(name).suffix.lower()
-    if suffix == ".xlsx":
-        yield from _xlsx_rows(stream)
-    elif suffix in (".csv", ".txt", ""):
-        yield from _csv_rows(stream)
-    else:
-        raise ImportError_("只能导入 CSV 或 XLSX 文件")
-
-
-def _csv_rows(stream: IO[bytes]) -> Iterator[tuple[int, dict[str, Any]]]:
-    raw = stream.read()
-    for encoding in ("utf-8-sig", "gb18030"):
-        try:
-            text = raw.decode(encoding)
-            break
-        except UnicodeDecodeError:
-            continue
-    else:  # pragma: no cover - gb18030 decodes any byte string
-        raise ImportError_("文件编码无法识别，请另存为 UTF-8 的 CSV")
-    reader = csv.reader(io.StringIO(text, newline=""))
-    header = next(reader, None)
-    if not header:
-        raise ImportError_("文件是空的或没有表头")
-    names = [h.strip() for h in header]
-    for values in reader:
-        if not any(v.strip() for v in values):
-            continue
-        yield reader.line_num, dict(zip(names, values, strict=False))
-
-
-def _xlsx_rows(stream: IO[bytes]) -> Iterator[tuple[int, dict[str, Any]]]:
-    from openpyxl import load_workbook
-
     try:
-        book = load_workbook(stream, read_only=True, data_only=True)
-    except Exception as exc:  # noqa: BLE001 - openpyxl raises many kinds for a bad file
-        raise ImportError_("XLSX 文件无法打开") from exc
-    try:
-        sheet = book.worksheets[0]
-        rows = sheet.iter_rows(values_only=True)
-        header = next(rows, None)
-        if not header:
+        rows: Iterator[tuple[int, list[object]]] | Iterator[tuple[int, list[str]]]
+        if suffix == ".xlsx":
+            rows = sheets.xlsx_rows(stream)
+        elif suffix in (".csv", ".txt", ""):
+            rows = sheets.csv_rows(stream.read())
+        else:
+            raise ImportError_("只能导入 CSV 或 XLSX 文件")
+        first = next(rows, None)
+        if first is None or sheets.blank(first[1]):
             raise ImportError_("文件是空的或没有表头")
-        names = [str(h).strip() if h is not None else "" for h in header]
-        for line, values in enumerate(rows, start=2):
-            if not any(v not in (None, "") for v in values):
-                continue
-            yield line, dict(zip(names, values, strict=False))
-    finally:
-        book.close()
+        names = [str(h).strip() if h is not None else "" for h in first[1]]
+        for line, cells in rows:
+            if not sheets.blank(cells):
+                yield line, dict(zip(names, cells, strict=False))
+    except sheets.SheetError as exc:
+        raise ImportError_(exc.message) from None
 
 
 def resolve_mapping(headers: list[str], overrides: Mapping[str, str] | None) -> dict[str, str]:
