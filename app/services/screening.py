@@ -183,7 +183,14 @@ def _words(text: str) -> set[str]:
                 for word in ENFORCER_WORDS:
                     jieba.add_word(word, freq=50_000)
                 _jieba_ready = True
-    return set(jieba.lcut(text, HMM=False))
+    # Only the words in the rule tables matter, and the segmenter cuts at
+    # punctuation anyway: segmenting just the clauses that contain one of
+    # them gives the same answer for a fraction of the cost.
+    found: set[str] = set()
+    for clause in _CLAUSE.split(text):
+        if _KEYWORD.search(clause):
+            found.update(jieba.lcut(clause, HMM=False))
+    return found
 
 
 def warm_up() -> None:
@@ -201,6 +208,10 @@ _REQUEST = _compile(REQUEST_FOR_ENFORCEMENT)
 _GRIEVANCE = _compile(ENFORCEMENT_GRIEVANCE)
 _PHRASES = {code: [(re.compile(p), w) for p, w in phrases]
             for code, (_, phrases) in CATEGORY_RULES.items()}
+_ALL_WORDS = frozenset(word for weights, _ in CATEGORY_RULES.values() for word in weights)
+_KEYWORD = re.compile("|".join(re.escape(w) for w in sorted(_ALL_WORDS | ENFORCER_WORDS,
+                                                              key=len, reverse=True) if w))
+_CLAUSE = re.compile(r"[，。；！？、,.;!?：:（）()“”\"\s]+")
 THRESHOLD = 3
 
 
@@ -224,6 +235,11 @@ def screen(content: str, *, hotline_category: str | None = None,
     business = bool(_SELF.search(text) or _TARGET.search(text))
     if not business:
         return Verdict(False, None, ["未见企业或经营者作为反映人或执法对象"])
+    # Segmenting is the costly step: skip it when not one enforcement word or
+    # phrase of any category is even a substring of the text.
+    if not any(word in text for word in _ALL_WORDS) and not any(
+            rx.search(text) for phrases in _PHRASES.values() for rx, _w in phrases):
+        return Verdict(False, None, ["反映人为企业或经营者，或执法针对其经营", "执法行为用语不足"])
     words = _words(text)
     scores = _category_scores(text, words)
     reasons = []
