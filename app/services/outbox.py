@@ -28,7 +28,7 @@ from flask_mail import Connection, Message
 from sqlalchemy import func, select, update
 
 from app.messages import CHANNEL_LABELS, COLOUR_LABELS
-from app.models import Category, Department, OutboxMessage, OutboxStatus, User
+from app.models import Category, Department, District, OutboxMessage, OutboxStatus, User
 from app.security import serverbox
 from app.services.intake import notify_aad
 from app.services.types import DbSession
@@ -38,7 +38,7 @@ FIRST_RETRY = timedelta(minutes=1)
 LONGEST_RETRY = timedelta(hours=1)
 SMTP_TIMEOUT = 30
 TEMPLATES = frozenset({"new_clue", "assignment", "reminder", "overdue", "dispute_overdue",
-                       "digest", "reporter_news", "hotline_import"})
+                       "digest", "reporter_news", "hotline_import", "warning"})
 
 
 class NoRecipient(Exception):
@@ -182,7 +182,7 @@ def _context(session: DbSession, params: dict[str, Any], *, base_url: str,
     """Template values: the parameters plus labels in the locale being rendered."""
     names: dict[tuple[type[Any], str], str] = {}
 
-    def name(model: type[Category] | type[Department], code: str) -> str:
+    def name(model: type[Category] | type[Department] | type[District], code: str) -> str:
         if not code:
             return ""
         if (model, code) not in names:
@@ -194,6 +194,7 @@ def _context(session: DbSession, params: dict[str, Any], *, base_url: str,
             "category_label": name(Category, params.get("category", "")),
             "colour_label": lambda code: str(COLOUR_LABELS.get(code, "")),
             "channel_label": str(CHANNEL_LABELS.get(params.get("channel", ""), "")),
+            "district_label": name(District, params.get("district", "")),
             "department_label": lambda code: name(Department, code),
             "console_url": f"{base_url}/review/",
             "status_url": f"{base_url}/status"}

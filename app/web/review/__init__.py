@@ -9,6 +9,8 @@ from app.web.review import (  # noqa: E402,F401
     attachments,
     cases,
     exports,
+    figures,
     hotline,
     routes,
+    warnings,
 )

@@ -143,3 +143,7 @@ class ManualEntryForm(ReportForm):
     pledge = None
     website = None
     nonce = None
+
+
+class AcknowledgeWarningForm(FlaskForm):
+    note = TextAreaField(_l("处置说明（可选）"), validators=[Optional(), Length(max=500)])

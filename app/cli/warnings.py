@@ -1,0 +1,28 @@
+"""``flask --app wsgi warnings scan``: early-warning detection, run from a schedule."""
+
+from __future__ import annotations
+
+import click
+from flask.cli import AppGroup
+
+from app.cli import CLI_ACTOR, fails_cleanly
+from app.extensions import db
+from app.services import warnings
+from app.timeutil import utcnow
+
+warnings_cli = AppGroup("warnings", help="Early warning (预警监测).")
+
+
+@warnings_cli.command("scan")
+@click.option("--days", default=warnings.DEFAULT_DAYS, show_default=True,
+              type=click.IntRange(1, 31), help="How many recent days to check, today included.")
+@fails_cleanly
+def warnings_scan(days: int) -> None:
+    """Detect surges now; one line per new warning, then the count."""
+    result = warnings.scan(db.session, now=utcnow(), days=days, actor=CLI_ACTOR)
+    for warning in result.new:
+        click.echo(f"warning {warning.id}: {warning.dimension} {warning.key} "
+                   f"{warning.day.isoformat()} count {warning.count} "
+                   f"expected {warning.expected:.1f} upper {warning.upper} ({warning.rule})")
+    click.echo(f"{len(result.new)} new warnings ({result.updated} updated, "
+               f"{result.series} series checked)")

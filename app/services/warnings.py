@@ -1,0 +1,190 @@
+"""Early warning (预警监测): scan the clues for surges, keep and copy the warnings.
+
+``scan`` counts the clues per Shanghai day for every category, district and
+agency (one GROUP BY per dimension over the created_at index, a year and a
+bit of history so that holidays can be compared with last holidays), runs
+the detector of services/surge.py on each series, and stores a warning for
+each flagged day among the last ``days`` days (today so far included). A
+warning is unique per dimension, key and day: a re-scan updates the numbers
+of an existing one and neither duplicates it nor mails it again.
+
+New warnings are copied by mail (预警抄报) to every active supervisor and
+analyst with an e-mail address — a simple rule until subscriptions exist.
+The mail carries numbers and codes only: never a clue's text, and not even
+an agency's name, which the reporter typed; the console shows that.
+
+Merged clues (duplicates of another clue) are not counted. The "theme"
+dimension (专题) waits for the scenario work, which will define themes.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, time, timedelta
+from typing import Any
+
+from sqlalchemy import ColumnElement, func, literal_column, select
+
+from app.models import Clue, ClueStatus, Dimension, EarlyWarning, Role, User
+from app.services import audit, notify, surge
+from app.services.errors import Conflict, NotFound
+from app.services.types import DbSession
+from app.timeutil import LOCAL, local_today
+
+DEFAULT_DAYS = 3
+HISTORY_DAYS = surge.LOOKBACK_DAYS + surge.WINDOW_DAYS
+SERIES_DAYS = 28
+CLUES_SHOWN = 200
+SUBSCRIBER_ROLES = (Role.SUPERVISOR, Role.ANALYST)
+COLUMNS = {Dimension.CATEGORY: Clue.category_code, Dimension.DISTRICT: Clue.district_code,
+           Dimension.AGENCY: Clue.agency}
+
+
+@dataclass
+class ScanResult:
+    new: list[EarlyWarning] = field(default_factory=list)
+    updated: int = 0
+    series: int = 0
+
+
+def _bounds(first: date, last: date) -> tuple[datetime, datetime]:
+    """UTC instants from the start of ``first`` to the end of ``last`` (Shanghai)."""
+    start = datetime.combine(first, time(), tzinfo=LOCAL).astimezone(UTC)
+    end = datetime.combine(last + timedelta(days=1), time(), tzinfo=LOCAL).astimezone(UTC)
+    return start, end
+
+
+def _local_day(session: DbSession) -> ColumnElement[Any]:
+    # Stored as naive UTC; Shanghai has kept UTC+8 without summer time since 1991.
+    if session.get_bind().dialect.name == "postgresql":
+        return func.date(Clue.created_at + literal_column("interval '8 hours'"))
+    return func.date(Clue.created_at, "+8 hours")
+
+
+def _as_date(value: Any) -> date:
+    return value if isinstance(value, date) else date.fromisoformat(str(value))
+
+
+def daily_counts(session: DbSession, dimension: Dimension, first: date, last: date,
+                 key: str | None = None) -> dict[str, dict[date, int]]:
+    """Clues per key and Shanghai day from ``first`` to ``last``, merged clues left out."""
+    column = COLUMNS[dimension]
+    day = _local_day(session)
+    start, end = _bounds(first, last)
+    query = (select(column, day, func.count())
+             .where(Clue.created_at >= start, Clue.created_at < end,
+                    Clue.status != ClueStatus.MERGED)
+             .group_by(column, day))
+    if key is not None:
+        query = query.where(column == key)
+    counts: dict[str, dict[date, int]] = defaultdict(dict)
+    for series_key, series_day, n in session.execute(query):
+        counts[series_key][_as_date(series_day)] = n
+    return counts
+
+
+def _calendar(first: date, last: date) -> list[date]:
+    return [first + timedelta(days=i) for i in range((last - first).days + 1)]
+
+
+def scan(session: DbSession, *, now: datetime, days: int = DEFAULT_DAYS,
+         actor: str = "system") -> ScanResult:
+    """Detect surges on the last ``days`` days (today so far included); commits once."""
+    today = local_today(now)
+    first_checked = today - timedelta(days=days - 1)
+    calendar = _calendar(first_checked - timedelta(days=HISTORY_DAYS), today)
+    start = len(calendar) - days
+    existing: dict[tuple[str, str, date], EarlyWarning] = {
+        (str(w.dimension), w.key, w.day): w for w in session.scalars(
+        select(EarlyWarning).where(EarlyWarning.day >= first_checked))}
+    result = ScanResult()
+    for dimension in COLUMNS:
+        for key, by_day in daily_counts(session, dimension, calendar[0], today).items():
+            counts = [by_day.get(d, 0) for d in calendar]
+            # Neither test can fire unless a day and the day before hold more
+            # than MIN_EXCESS clues together: skip the many quiet series.
+            if all(counts[i] + counts[i - 1] <= surge.MIN_EXCESS
+                   for i in range(start, len(counts))):
+                continue
+            result.series += 1
+            for flag in surge.detect(calendar, counts, start=start):
+                warning = existing.get((str(dimension), key, flag.day))
+                if warning is None:
+                    warning = EarlyWarning(dimension=dimension, key=key, day=flag.day,
+                                           count=flag.count, expected=flag.expected,
+                                           upper=flag.upper, rule=flag.rule, created_at=now,
+                                           updated_at=now)
+                    session.add(warning)
+                    result.new.append(warning)
+                elif (warning.count, warning.expected) != (flag.count, flag.expected):
+                    warning.count, warning.expected, warning.upper = (
+                        flag.count, flag.expected, flag.upper)
+                    warning.updated_at = now
+                    result.updated += 1
+    session.flush()
+    if result.new:
+        _copy_to_subscribers(session, result.new, now=now)
+        audit.record(session, actor=actor, action="warnings.scanned", now=now,
+                     details={"new": len(result.new), "updated": result.updated})
+    session.commit()
+    return result
+
+
+def _copy_to_subscribers(session: DbSession, warnings: list[EarlyWarning], *,
+                         now: datetime) -> None:
+    subscribers = session.scalars(select(User).where(
+        User.active.is_(True), User.email.is_not(None),
+        User.role.in_([str(r) for r in SUBSCRIBER_ROLES])).order_by(User.id)).all()
+    for warning in warnings:
+        code = "" if warning.dimension == Dimension.AGENCY else warning.key
+        params = {"warning_id": warning.id, "dimension": str(warning.dimension),
+                  "code": code, "category": code if warning.dimension == "category" else "",
+                  "district": code if warning.dimension == "district" else "",
+                  "day": warning.day.isoformat(), "count": warning.count,
+                  "expected": warning.expected, "upper": warning.upper}
+        for user in subscribers:
+            notify.queue_mail(session, "warning", now, user_id=user.id, params=params,
+                              dedupe_key=f"warning:{warning.id}:{user.id}")
+
+
+def acknowledge(session: DbSession, warning_id: int, *, user: User, note: str,
+                now: datetime) -> EarlyWarning:
+    """A reviewer or supervisor has seen the warning (已阅/已处置); audited, commits."""
+    warning = session.get(EarlyWarning, warning_id)
+    if warning is None:
+        raise NotFound("warning not found")
+    if warning.acknowledged_at is not None:
+        raise Conflict("warning already acknowledged")
+    warning.acknowledged_by_id, warning.acknowledged_at = user.id, now
+    warning.note = note.strip() or None
+    audit.record(session, actor=f"user:{user.username}", action="warning.acknowledged",
+                 target=f"warning:{warning.id}", details={"note": bool(warning.note)}, now=now)
+    session.commit()
+    return warning
+
+
+@dataclass(frozen=True)
+class Detail:
+    warning: EarlyWarning
+    days: list[surge.Day]
+    clues: list[tuple[int, str]]
+    more_clues: bool
+
+
+def detail(session: DbSession, warning: EarlyWarning) -> Detail:
+    """The last SERIES_DAYS days of the warning's series with their bands, and its clues."""
+    first = warning.day - timedelta(days=HISTORY_DAYS)
+    calendar = _calendar(first, warning.day)
+    by_day = daily_counts(session, warning.dimension, first, warning.day,
+                          key=warning.key).get(warning.key, {})
+    counts = [by_day.get(d, 0) for d in calendar]
+    days = surge.evaluate(calendar, counts, start=len(calendar) - SERIES_DAYS)
+    start, end = _bounds(warning.day, warning.day)
+    rows = session.execute(
+        select(Clue.id, Clue.tracking_no)
+        .where(COLUMNS[warning.dimension] == warning.key, Clue.created_at >= start,
+               Clue.created_at < end, Clue.status != ClueStatus.MERGED)
+        .order_by(Clue.created_at).limit(CLUES_SHOWN + 1)).all()
+    return Detail(warning, days, [(r.id, r.tracking_no) for r in rows[:CLUES_SHOWN]],
+                  len(rows) > CLUES_SHOWN)
