@@ -13,14 +13,15 @@ from __future__ import annotations
 import json
 import secrets
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import Table, insert, select
+from sqlalchemy import JSON, Table, insert, select
 
 from app.extensions import Base
 from app.models import ClueStatus
 from app.models.clue import identity_aad
+from app.models.types import UTCDateTime
 from app.security import envelope, receipts
 from app.services import audit, counts, screening
 from app.services.disputes import SETTLE_WITHIN
@@ -97,6 +98,50 @@ def _table(name: str) -> Table:
     return Base.metadata.tables[name]
 
 
+def _insert_many(session: DbSession, name: str, rows: list[dict[str, Any]]) -> None:
+    """Many rows at once: executemany on SQLite, COPY on PostgreSQL.
+
+    psycopg's executemany sends each row as a statement of its own; COPY
+    streams them, inside the same transaction, triggers (the search index)
+    firing as for INSERT. Values are converted as the column types would:
+    aware times to naive UTC, JSON to text.
+    """
+    if not rows:
+        return
+    table = _table(name)
+    if session.get_bind().dialect.name != "postgresql":
+        session.execute(insert(table), rows)
+        return
+    columns = list(rows[0])
+    kinds = [_pg_kind(table.c[column].type) for column in columns]
+    driver = session.connection().connection.driver_connection
+    if driver is None:  # pragma: no cover - a live connection always has one
+        raise RuntimeError("no database connection")
+    statement = f"COPY {table.name} ({', '.join(columns)}) FROM STDIN"
+    with driver.cursor() as cursor, cursor.copy(statement) as copy:
+        for row in rows:
+            copy.write_row([_pg_value(kind, row[column])
+                            for kind, column in zip(kinds, columns, strict=True)])
+
+
+def _pg_kind(column_type: Any) -> str:
+    if isinstance(column_type, UTCDateTime):
+        return "time"
+    if isinstance(column_type, JSON):
+        return "json"
+    return "plain"
+
+
+def _pg_value(kind: str, value: Any) -> Any:
+    if value is None:
+        return None
+    if kind == "time":
+        return value.astimezone(UTC).replace(tzinfo=None)
+    if kind == "json":
+        return json.dumps(value, ensure_ascii=False)
+    return value
+
+
 def _event(clue_id: int, kind: str, *, now: datetime, actor: str, data: dict[str, Any],
            to_status: str | None = None) -> dict[str, Any]:
     return {"clue_id": clue_id, "at": now, "kind": kind, "actor_user_id": None,
@@ -112,12 +157,12 @@ def insert_clues(session: DbSession, rows: list[dict[str, Any]], *, now: datetim
     clues = _table("clues")
     # Plain executemany, then the ids by tracking number: RETURNING with the
     # rows' order kept costs one statement per row on SQLite.
-    session.execute(insert(clues), rows)
+    _insert_many(session, "clues", rows)
     numbers = [row["tracking_no"] for row in rows]
     by_number = dict(session.execute(select(clues.c.tracking_no, clues.c.id)
                                      .where(clues.c.tracking_no.in_(numbers))).all())
     ids = [by_number[number] for number in numbers]
-    session.execute(insert(_table("clue_events")), [
+    _insert_many(session, "clue_events", [
         _event(clue_id, "submitted", now=now, actor=actor, to_status="received",
                data={"channel": "hotline", "order_no": number, "real_name": row["real_name"]})
         for clue_id, row, number in zip(ids, rows, order_nos, strict=True)])
@@ -152,8 +197,8 @@ def store(session: DbSession, plans: list[Plan], *, now: datetime, actor: str) -
                                      actor=actor, data={"departments": row["departments"],
                                                         "order_no": item.order["order_no"]}))
         if events:
-            session.execute(insert(_table("clue_events")), events)
+            _insert_many(session, "clue_events", events)
         # One audit entry per batch names every order whose dispute clock started.
         audit.record(session, actor=actor, action="dispute.open", target="hotline",
                      details={"orders": [p.order["order_no"] for p in disputed]}, now=now)
-    session.execute(insert(_table("hotline_orders")), [p.order for p in plans])
+    _insert_many(session, "hotline_orders", [p.order for p in plans])

@@ -170,3 +170,18 @@ def test_the_demo_sample_is_the_test_sample():
     root = Path(__file__).resolve().parents[2]
     assert (root / "app/data/hotline_sample.csv").read_bytes() == (
         root / "tests/data/hotline_sample.csv").read_bytes()
+
+
+def test_imported_clues_are_in_the_queue_and_its_free_text_search(app, ready):
+    from app.models import Clue
+    from app.services import queue
+
+    path = Path(__file__).resolve().parents[1] / "data" / "hotline_sample.csv"
+    run_import(app, path)
+    clue = db.session.scalars(select(Clue).where(Clue.channel == "hotline")
+                              .order_by(Clue.id)).first()
+    words = clue.description[10:16]
+    page = queue.list_clues(db.session, queue.Filters(channel="hotline", text=words),
+                            now=utcnow())
+    assert clue.id in [c.id for c in page.clues]
+    assert page.counts.get("received", 0) >= 1
