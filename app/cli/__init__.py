@@ -137,11 +137,11 @@ def register(app: Flask) -> None:
     from app.cli.exports import exports_cli
     from app.cli.hotline import hotline_cli
     from app.cli.outbox import outbox_cli
+    from app.cli.reports import reports_cli
     from app.cli.warnings import warnings_cli
 
     for group in (keys_cli, users_cli, tokens_cli, campaigns_cli, audit_cli, outbox_cli,
-                  hotline_cli,
-                  exports_cli, cases_cli, warnings_cli):
+                  hotline_cli, exports_cli, cases_cli, warnings_cli, reports_cli):
         app.cli.add_command(group)
     app.cli.add_command(demo_data)
     app.cli.add_command(dev_setup)

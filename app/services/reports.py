@@ -1,0 +1,136 @@
+"""民情日报 and 月报: the period's figures and high-frequency items, kept as files.
+
+A report is a printable HTML page and an XLSX workbook with the same tables,
+written under ``JIDU_DATA_DIR/reports/<kind>/<period>.*``; generating a
+period again replaces its files (a report is reproducible from the data).
+Reports carry numbers, categories, situations, agencies and districts —
+never an identity, a clue's text or a receipt.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from flask import render_template
+from sqlalchemy import func, select
+
+from app.models import Category, Clue, District, EarlyWarning, HotlineOrder, Situation
+from app.models.clue import clue_situations
+from app.services import figures
+from app.services.types import DbSession
+from app.timeutil import local
+
+KINDS = ("daily", "monthly")
+TOP = 10
+
+
+@dataclass
+class Report:
+    kind: str
+    label: str
+    period: figures.Period
+    figures: list[figures.Figure]
+    categories: list[tuple[str, int]]
+    situations: list[tuple[str, int]]
+    agencies: list[tuple[str, int]]
+    districts: list[tuple[str, int]]
+    hotline_orders: int
+    hotline_related: int
+    warnings: int
+    generated_at: datetime
+
+
+def period_for(kind: str, value: str) -> tuple[figures.Period, str]:
+    """The period and its label from ``YYYY-MM-DD`` (daily) or ``YYYY-MM`` (monthly)."""
+    if kind == "daily":
+        day = date.fromisoformat(value)
+        return figures.Period(day, day), day.isoformat()
+    first = date.fromisoformat(f"{value}-01")
+    following = (first.replace(day=28) + timedelta(days=4)).replace(day=1)
+    return figures.Period(first, following - timedelta(days=1)), first.strftime("%Y-%m")
+
+
+def _top(session: DbSession, column: Any, where: list[Any], *, join: Any = None,
+         label: Any = None) -> list[tuple[str, int]]:
+    name = label if label is not None else column
+    query = select(name, func.count(Clue.id)).select_from(Clue)
+    if join is not None:
+        query = join(query)
+    rows = session.execute(query.where(*where).group_by(name)
+                           .order_by(func.count(Clue.id).desc(), name).limit(TOP)).all()
+    return [(str(key), int(n)) for key, n in rows]
+
+
+def build(session: DbSession, kind: str, period: figures.Period, label: str, *,
+          now: datetime) -> Report:
+    start, end = period.bounds()
+    received = [Clue.created_at >= start, Clue.created_at < end, Clue.status != "merged"]
+    categories = _top(session, Category.name, received,
+                      join=lambda q: q.join(Category, Category.code == Clue.category_code))
+    situations = _top(session, Situation.name, received, join=lambda q: q.join(
+        clue_situations, clue_situations.c.clue_id == Clue.id).join(
+        Situation, Situation.code == clue_situations.c.situation_code))
+    agencies = _top(session, Clue.agency, received)
+    districts = _top(session, District.name, received,
+                      join=lambda q: q.join(District, District.code == Clue.district_code))
+    orders, related = session.execute(select(
+        func.count(HotlineOrder.id), func.count(HotlineOrder.clue_id)).where(
+        HotlineOrder.created_at >= start, HotlineOrder.created_at < end)).one()
+    warnings = session.scalar(select(func.count(EarlyWarning.id)).where(
+        EarlyWarning.day >= period.start, EarlyWarning.day <= period.end)) or 0
+    return Report(kind, label, period, figures.compute(session, period), categories,
+                  situations, agencies, districts, int(orders or 0), int(related or 0),
+                  int(warnings), now)
+
+
+def folder(data_dir: Path, kind: str) -> Path:
+    return Path(data_dir) / "reports" / kind
+
+
+def write(report: Report, data_dir: Path) -> Path:
+    """Write the HTML and XLSX files (replacing a previous run's); returns the HTML path."""
+    target = folder(data_dir, report.kind)
+    target.mkdir(parents=True, exist_ok=True)
+    html = target / f"{report.label}.html"
+    _replace(html, render_template("reports/report.html", report=report,
+                                   generated=local(report.generated_at)).encode())
+    _write_xlsx(report, target / f"{report.label}.xlsx")
+    return html
+
+
+def _replace(path: Path, data: bytes) -> None:
+    temporary = path.with_name(f".{path.name}.part")
+    temporary.write_bytes(data)
+    os.replace(temporary, path)
+
+
+def _write_xlsx(report: Report, path: Path) -> None:
+    from openpyxl import Workbook
+
+    book = Workbook(write_only=True)
+    sheet = book.create_sheet("指标")
+    sheet.append(["指标", "本期", "分子", "分母", "上期", "去年同期", "口径"])
+    for row in figures.as_rows(report.figures):
+        sheet.append([str(row["name"]), row["value"], row["numerator"], row["denominator"],
+                      row["previous"], row["year_ago"], str(row["definition"])])
+    for title, rows in (("高频问题类别", report.categories), ("高频具体情形", report.situations),
+                        ("被反映较多的执法主体", report.agencies), ("区域分布", report.districts)):
+        part = book.create_sheet(title)
+        part.append(["名称", "线索数"])
+        for name, count in rows:
+            # Agency names were typed by reporters: never let one become a formula.
+            part.append([("'" + name) if name[:1] in "=+-@" else name, count])
+    temporary = path.with_name(f".{path.name}.part")
+    book.save(temporary)
+    os.replace(temporary, path)
+
+
+def generate(session: DbSession, kind: str, value: str, *, data_dir: Path,
+             now: datetime) -> Path:
+    """Build and keep the report of one day or month; returns the HTML file's path."""
+    period, label = period_for(kind, value)
+    return write(build(session, kind, period, label, now=now), data_dir)
