@@ -9,7 +9,7 @@ import click
 from flask import current_app
 from flask.cli import AppGroup
 
-from app.cli import fails_cleanly
+from app.cli import CLI_ACTOR, fails_cleanly
 from app.extensions import db
 from app.services import reports
 from app.timeutil import local_today, utcnow
@@ -20,7 +20,8 @@ reports_cli = AppGroup("reports", help="民情日报 and 月报.")
 def _run(kind: str, value: str) -> None:
     try:
         path = reports.generate(db.session, kind, value,
-                                data_dir=Path(current_app.config["JIDU_DATA_DIR"]), now=utcnow())
+                                data_dir=Path(current_app.config["JIDU_DATA_DIR"]), now=utcnow(),
+                                actor=CLI_ACTOR)
     except ValueError:
         raise click.ClickException(f"not a valid {'date' if kind == 'daily' else 'month'}: "
                                    f"{value}") from None

@@ -19,6 +19,8 @@ from app.services.types import DbSession
 from app.timeutil import local
 
 REVIEW_ROLES = (Role.REVIEWER, Role.SUPERVISOR)
+# Who receives what the insight side produces: reports and warnings (预警抄报).
+INSIGHT_ROLES = (Role.SUPERVISOR, Role.ANALYST)
 # Statuses whose due time no longer runs: nobody is reminded of them.
 SETTLED = ("concluded", "feedback_given", "closed", "merged", "not_accepted")
 # The statuses a reporter would want to hear about. Whatever the news, the
@@ -179,3 +181,22 @@ def _digest_params(session: DbSession, now: datetime) -> dict[str, Any]:
     return {"items": items, "overdue": sum(1 for i in items if i["overdue"]),
             "due": sum(1 for i in items if not i["overdue"]),
             "more": len(rows) > DIGEST_LIMIT, "day": local(now).strftime("%Y-%m-%d")}
+
+
+def insight_subscribers(session: DbSession) -> list[User]:
+    """Active supervisors and analysts with an address: reports and warnings go to them."""
+    return _recipients(session, INSIGHT_ROLES)
+
+
+def report_ready(session: DbSession, *, kind: str, label: str, now: datetime) -> int:
+    """Tell the subscribers a report is ready, once per report (a re-run is not news)."""
+    users = insight_subscribers(session)
+    keys = {user.id: f"report:{kind}:{label}:{user.id}" for user in users}
+    seen = _already(session, list(keys.values()))
+    queued = 0
+    for user in users:
+        if keys[user.id] not in seen:
+            queue_mail(session, "report", now, user_id=user.id, dedupe_key=keys[user.id],
+                       params={"kind": kind, "label": label})
+            queued += 1
+    return queued

@@ -38,7 +38,7 @@ FIRST_RETRY = timedelta(minutes=1)
 LONGEST_RETRY = timedelta(hours=1)
 SMTP_TIMEOUT = 30
 TEMPLATES = frozenset({"new_clue", "assignment", "reminder", "overdue", "dispute_overdue",
-                       "digest", "reporter_news", "hotline_import", "warning"})
+                       "digest", "reporter_news", "hotline_import", "report", "warning"})
 
 
 class NoRecipient(Exception):

@@ -20,7 +20,7 @@ from sqlalchemy import func, select
 
 from app.models import Category, Clue, District, EarlyWarning, HotlineOrder, Situation
 from app.models.clue import clue_situations
-from app.services import figures
+from app.services import audit, figures, notify
 from app.services.types import DbSession
 from app.timeutil import local
 
@@ -129,8 +129,24 @@ def _write_xlsx(report: Report, path: Path) -> None:
     os.replace(temporary, path)
 
 
-def generate(session: DbSession, kind: str, value: str, *, data_dir: Path,
-             now: datetime) -> Path:
-    """Build and keep the report of one day or month; returns the HTML file's path."""
+def generate(session: DbSession, kind: str, value: str, *, data_dir: Path, now: datetime,
+             actor: str) -> Path:
+    """Build and keep the report of one day or month, tell the subscribers (once per
+    report, through the outbox); returns the HTML file's path."""
     period, label = period_for(kind, value)
-    return write(build(session, kind, period, label, now=now), data_dir)
+    path = write(build(session, kind, period, label, now=now), data_dir)
+    notify.report_ready(session, kind=kind, label=label, now=now)
+    audit.record(session, actor=actor, action=f"reports.{kind}", target=f"report:{label}",
+                 now=now)
+    session.commit()
+    return path
+
+
+def stored(data_dir: Path) -> list[tuple[str, str]]:
+    """(kind, label) of every kept report, newest first within each kind."""
+    found = []
+    for kind in KINDS:
+        base = folder(data_dir, kind)
+        if base.is_dir():
+            found += [(kind, p.stem) for p in sorted(base.glob("*.html"), reverse=True)]
+    return found

@@ -26,7 +26,7 @@ from typing import Any
 
 from sqlalchemy import ColumnElement, func, literal_column, select
 
-from app.models import Clue, ClueStatus, Dimension, EarlyWarning, Role, User
+from app.models import Clue, ClueStatus, Dimension, EarlyWarning, User
 from app.services import audit, notify, surge
 from app.services.errors import Conflict, NotFound
 from app.services.types import DbSession
@@ -36,7 +36,6 @@ DEFAULT_DAYS = 3
 HISTORY_DAYS = surge.LOOKBACK_DAYS + surge.WINDOW_DAYS
 SERIES_DAYS = 28
 CLUES_SHOWN = 200
-SUBSCRIBER_ROLES = (Role.SUPERVISOR, Role.ANALYST)
 COLUMNS = {Dimension.CATEGORY: Clue.category_code, Dimension.DISTRICT: Clue.district_code,
            Dimension.AGENCY: Clue.agency}
 
@@ -133,9 +132,7 @@ def scan(session: DbSession, *, now: datetime, days: int = DEFAULT_DAYS,
 
 def _copy_to_subscribers(session: DbSession, warnings: list[EarlyWarning], *,
                          now: datetime) -> None:
-    subscribers = session.scalars(select(User).where(
-        User.active.is_(True), User.email.is_not(None),
-        User.role.in_([str(r) for r in SUBSCRIBER_ROLES])).order_by(User.id)).all()
+    subscribers = notify.insight_subscribers(session)
     for warning in warnings:
         code = "" if warning.dimension == Dimension.AGENCY else warning.key
         params = {"warning_id": warning.id, "dimension": str(warning.dimension),

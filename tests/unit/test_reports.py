@@ -43,3 +43,46 @@ def test_daily_report_and_bad_input(month, runner):  # noqa: F811
     assert bad.exit_code != 0
     assert "Traceback" not in bad.output
     assert "not a valid month" in bad.output
+
+
+def test_subscribers_hear_once_per_report(month, runner):  # noqa: F811
+    from sqlalchemy import select
+
+    from app.extensions import db
+    from app.models import OutboxMessage
+    from app.services import people
+
+    people.create_user(db.session, username="ana", role="analyst", email="ana@bureau.example",
+                       password="a long enough password", actor="test")
+    runner.invoke(args=["reports", "monthly", "--month", "2026-03"])
+    runner.invoke(args=["reports", "monthly", "--month", "2026-03"])
+    mails = db.session.scalars(select(OutboxMessage).where(
+        OutboxMessage.template == "report")).all()
+    assert [(m.params["kind"], m.params["label"]) for m in mails] == [("monthly", "2026-03")]
+
+
+def test_the_console_generates_lists_and_downloads(month, app):  # noqa: F811
+    from tests.web.test_admin import signed_in
+
+    app.config["WTF_CSRF_ENABLED"] = False
+    try:
+        supervisor = signed_in(app, "supervisor", name="boss2")
+        made = supervisor.post("/review/reports", data={"kind": "monthly",
+                                                        "period": "2026-03"},
+                               follow_redirects=True)
+        assert "报告已生成" in made.get_data(as_text=True)
+        wrong = supervisor.post("/review/reports", data={"kind": "daily", "period": "3月2日"})
+        assert "日期或月份格式不正确" in wrong.get_data(as_text=True)
+    finally:
+        app.config["WTF_CSRF_ENABLED"] = True
+    page = supervisor.get("/review/reports").get_data(as_text=True)
+    assert "/review/reports/monthly/2026-03.html" in page
+    html = supervisor.get("/review/reports/monthly/2026-03.html")
+    assert html.status_code == 200
+    assert "attachment" in html.headers["Content-Disposition"]
+    assert "办结率" in html.get_data(as_text=True)
+    xlsx = supervisor.get("/review/reports/monthly/2026-03.xlsx")
+    assert xlsx.data[:2] == b"PK"
+    assert supervisor.get("/review/reports/monthly/..%2Fsecret.html").status_code == 404
+    assert supervisor.get("/review/reports/weekly/2026-03.html").status_code == 404
+    assert supervisor.get("/review/reports/monthly/2026-04.html").status_code == 404

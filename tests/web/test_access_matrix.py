@@ -33,6 +33,8 @@ ALLOWED = {
     "review.open_identity": TRIAGE, "review.download_attachment": CLUE,
     "review.cases_page": {"reviewer", "supervisor", "analyst"},
     "review.figures_page": {"supervisor", "analyst"},
+    "review.reports_page": {"supervisor", "analyst"},
+    "review.report_file": {"supervisor", "analyst"},
     "review.hotline_orders": TRIAGE, "review.hotline_order_page": TRIAGE,
     "review.hotline_screening": TRIAGE, "review.hotline_mark_disputed": TRIAGE,
     "review.hotline_settle": TRIAGE, "review.hotline_import_page": TRIAGE,

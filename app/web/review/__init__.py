@@ -11,6 +11,7 @@ from app.web.review import (  # noqa: E402,F401
     exports,
     figures,
     hotline,
+    reports,
     routes,
     warnings,
 )
