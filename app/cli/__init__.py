@@ -6,8 +6,11 @@ A command that fails prints one clear line on stderr and exits non-zero.
 from __future__ import annotations
 
 import functools
+import signal
+import time
 from collections.abc import Callable
 from pathlib import Path
+from types import FrameType
 from typing import Any, TypeVar
 
 import click
@@ -39,6 +42,28 @@ def fails_cleanly(func: F) -> F:
             raise click.ClickException(f"{exc.strerror}: {exc.filename}") from None
 
     return wrapper  # type: ignore[return-value]
+
+
+def every(interval: int, work: Callable[[], object]) -> None:
+    """Run ``work`` every ``interval`` seconds until SIGTERM or SIGINT: a worker service.
+
+    The pause is cut into tenths of a second so that a stop request (systemd,
+    Ctrl+C) ends the loop at once, never in the middle of ``work``.
+    """
+    stopping = False
+
+    def stop(_signum: int, _frame: FrameType | None) -> None:
+        nonlocal stopping
+        stopping = True
+
+    signal.signal(signal.SIGTERM, stop)
+    signal.signal(signal.SIGINT, stop)
+    while True:
+        work()
+        for _ in range(interval * 10):
+            if stopping:
+                return
+            time.sleep(0.1)
 
 
 def read_secret_file(path: str) -> str:

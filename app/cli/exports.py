@@ -2,14 +2,11 @@
 
 from __future__ import annotations
 
-import signal
-import time
-from types import FrameType
-
 import click
 from flask import current_app
 from flask.cli import AppGroup
 
+from app.cli import every
 from app.exports_worker import run_once
 
 exports_cli = AppGroup("exports", help="Background exports of the queue.")
@@ -23,24 +20,14 @@ def exports_run(once: bool) -> None:
     Safe to run in several processes at once, and beside the web processes'
     own export threads: each job is claimed by exactly one runner.
     """
-    stopping = False
-
-    def stop(_signum: int, _frame: FrameType | None) -> None:
-        nonlocal stopping
-        stopping = True
-
-    if not once:
-        signal.signal(signal.SIGTERM, stop)
-        signal.signal(signal.SIGINT, stop)
     app = current_app._get_current_object()  # type: ignore[attr-defined]
-    interval = app.config["JIDU_EXPORT_INTERVAL"]
-    while True:
+
+    def build() -> None:
         built = run_once(app)
         if once or built:
             click.echo(f"exports built: {built}")
-        if once:
-            return
-        for _ in range(interval * 10):
-            if stopping:
-                return
-            time.sleep(0.1)
+
+    if once:
+        build()
+    else:
+        every(app.config["JIDU_EXPORT_INTERVAL"], build)

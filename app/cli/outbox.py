@@ -2,15 +2,13 @@
 
 from __future__ import annotations
 
-import signal
 import sys
-import time
-from types import FrameType
 
 import click
 from flask import current_app
 from flask.cli import AppGroup
 
+from app.cli import every
 from app.context import outbox_round
 from app.timeutil import utcnow
 
@@ -26,28 +24,17 @@ def outbox_run(once: bool) -> None:
     mail server is reported in one line (exit code 1) and the mail stays
     queued for the next try.
     """
-    stopping = False
-
-    def stop(_signum: int, _frame: FrameType | None) -> None:
-        nonlocal stopping
-        stopping = True
+    def send() -> None:
+        queued, result = outbox_round(utcnow())
+        if queued or result.sent or result.failed or result.cancelled:
+            click.echo(f"queued {queued}, {result.summary()}", err=bool(result.error))
 
     if not once:
-        signal.signal(signal.SIGTERM, stop)
-        signal.signal(signal.SIGINT, stop)
-    interval = current_app.config["JIDU_OUTBOX_INTERVAL"]
-    while True:
-        queued, result = outbox_round(utcnow())
-        line = f"queued {queued}, {result.summary()}"
-        if once:
-            if result.error:
-                click.echo(f"mail server unreachable, will retry: {line}", err=True)
-                sys.exit(1)
-            click.echo(line)
-            return
-        if queued or result.sent or result.failed or result.cancelled:
-            click.echo(line, err=bool(result.error))
-        for _ in range(interval * 10):
-            if stopping:
-                return
-            time.sleep(0.1)
+        every(current_app.config["JIDU_OUTBOX_INTERVAL"], send)
+        return
+    queued, result = outbox_round(utcnow())
+    line = f"queued {queued}, {result.summary()}"
+    if result.error:
+        click.echo(f"mail server unreachable, will retry: {line}", err=True)
+        sys.exit(1)
+    click.echo(line)
