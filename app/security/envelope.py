@@ -139,10 +139,6 @@ class Sealer:
         return Envelope(self.kid, epk, wrap_nonce, wrapped, nonce, ciphertext).dumps()
 
 
-def _wrap(data_key: bytes, recipient: X25519PublicKey) -> tuple[bytes, bytes, bytes]:
-    return Sealer(recipient).wrap(data_key)
-
-
 def _unwrap(envelope: Envelope, private_key: X25519PrivateKey) -> bytes:
     recipient = public_bytes(private_key.public_key())
     try:
@@ -170,11 +166,30 @@ def open_sealed(text: str, private_key: X25519PrivateKey, aad: bytes) -> bytes:
         raise EnvelopeError("envelope does not belong here or was altered") from exc
 
 
-def rewrap(text: str, old: X25519PrivateKey, new: X25519PublicKey) -> str:
-    """Re-wrap the data key for a new keypair; the ciphertext is untouched."""
+def rewrap(text: str, old: X25519PrivateKey, new: X25519PublicKey,
+           sealer: Sealer | None = None) -> str:
+    """Re-wrap the data key for a new keypair; the ciphertext is untouched.
+
+    A key rotation passes one ``sealer`` (for ``new``) per batch: one key
+    exchange serves the batch, as for a bulk import (see ``Sealer``).
+    """
     envelope = Envelope.loads(text)
+    if envelope.kid != key_id(old.public_key()):
+        raise EnvelopeError(f"envelope was sealed for key {envelope.kid}")
     data_key = _unwrap(envelope, old)
-    epk, wrap_nonce, wrapped = _wrap(data_key, new)
+    if sealer is None:
+        sealer = Sealer(new)
+    elif sealer.kid != key_id(new):
+        raise ValueError("the sealer is for another key")
+    epk, wrap_nonce, wrapped = sealer.wrap(data_key)
     return Envelope(
-        key_id(new), epk, wrap_nonce, wrapped, envelope.nonce, envelope.ciphertext
+        sealer.kid, epk, wrap_nonce, wrapped, envelope.nonce, envelope.ciphertext
     ).dumps()
+
+
+def kid_of(text: str) -> str | None:
+    """The key an envelope names, or None if it is malformed."""
+    try:
+        return Envelope.loads(text).kid
+    except EnvelopeError:
+        return None
