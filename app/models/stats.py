@@ -1,0 +1,41 @@
+"""Daily roll-ups (日汇总) that keep the dashboard fast at a million clues.
+
+``daily_stats`` holds, per Shanghai day and campaign, how many clues fall
+under each key of each dimension: clues *received* that day by category,
+situation, district, agency, channel, QR source tag, colour, stage and
+satisfaction, and clues *closed* that day by handling time. It is derived
+data: ``services/rollup.py`` recomputes a day whenever one of its clues
+changes, and can rebuild the whole table from the clues.
+
+``stats_dirty`` lists the days whose roll-up is stale. Every change to a
+clue marks its days in the same transaction (an upsert that also locks the
+row, so that a refresh never misses a change still being committed).
+"""
+
+from __future__ import annotations
+
+from datetime import date
+
+from sqlalchemy import String
+from sqlalchemy.orm import Mapped, mapped_column
+
+from app.extensions import Base
+
+
+class DailyStat(Base):
+    __tablename__ = "daily_stats"
+
+    dimension: Mapped[str] = mapped_column(String(16), primary_key=True)
+    day: Mapped[date] = mapped_column(primary_key=True)
+    # 0 for clues outside any campaign (hotline, manual entry).
+    campaign_id: Mapped[int] = mapped_column(primary_key=True)
+    key: Mapped[str] = mapped_column(String(200), primary_key=True)
+    n: Mapped[int]
+
+
+class DirtyDay(Base):
+    __tablename__ = "stats_dirty"
+
+    day: Mapped[date] = mapped_column(primary_key=True)
+    # Bumped on each mark; its only use is that the upsert takes the row lock.
+    marks: Mapped[int] = mapped_column(default=1)

@@ -1,0 +1,272 @@
+"""Daily roll-ups: kept current as clues change, recomputed a day at a time.
+
+Every flush that adds or changes a clue marks the clue's Shanghai day of
+receipt (and the day it was closed, or is no longer closed) in
+``stats_dirty``, in the same transaction. :func:`refresh` takes the dirty
+days, deletes their marks first and then recomputes them from the clues, so
+that a change committed while a refresh runs marks its day again; on
+PostgreSQL the mark is an upsert that holds the row lock until commit and a
+refresh skips locked days, so a change still in flight is never lost.
+Bulk writers that bypass the ORM (bulk demo data, the hotline import) call
+:func:`mark` themselves.
+
+What a day holds, per campaign (0 when none) — merged clues are left out:
+
+- clues received that day by ``category``, ``situation``, ``district``,
+  ``agency``, ``channel``, ``source`` (QR source tag), ``colour``, ``stage``
+  (the current status; a closed clue that was not accepted is
+  ``closed_na``), ``satisfaction``, ``first_sat`` and ``replied`` (key "1":
+  the reporter has had a written answer);
+- clues closed that day by ``hours``: the bucket of their handling time from
+  receipt to closure (whole hours up to a day, 6-hour steps up to a week,
+  then whole days), and their number under ``closed``.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable, Iterator
+from datetime import date, datetime, timedelta
+from typing import Any
+
+from sqlalchemy import (
+    ColumnElement,
+    case,
+    delete,
+    event,
+    exists,
+    func,
+    insert,
+    inspect,
+    literal,
+    literal_column,
+    select,
+)
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.orm import Session
+
+from app.models import Clue, ClueEvent, ClueStatus, DailyStat, DirtyDay, clue_situations
+from app.services.types import DbSession
+from app.timeutil import local, local_today, utcnow
+
+RECEIVED_DIMENSIONS: dict[str, Any] = {
+    "category": Clue.category_code,
+    "district": Clue.district_code,
+    "agency": Clue.agency,
+    "channel": Clue.channel,
+    "source": func.coalesce(Clue.source_tag, ""),
+    "colour": func.coalesce(Clue.colour, ""),
+    "stage": case((Clue.status == ClueStatus.CLOSED,
+                   case((Clue.not_accepted_reason.is_not(None), "closed_na"), else_="closed")),
+                  else_=Clue.status),
+    "satisfaction": func.coalesce(Clue.satisfaction, ""),
+    "first_sat": func.coalesce(Clue.first_satisfaction, ""),
+}
+# Refresh on a page view at most this many days; the rest waits for the next
+# view or `flask stats refresh` (after an upgrade: `flask stats rebuild`).
+REFRESH_LIMIT = 62
+CHUNK_DAYS = 31
+
+
+def local_day(session: DbSession, column: Any) -> ColumnElement[Any]:
+    """The Shanghai calendar day of a stored (naive UTC) time, in SQL.
+
+    Shanghai has kept UTC+8 without summer time since 1991.
+    """
+    if session.get_bind().dialect.name == "postgresql":
+        return func.date(column + literal_column("interval '8 hours'"))
+    return func.date(column, "+8 hours")
+
+
+def as_date(value: Any) -> date:
+    return value if isinstance(value, date) else date.fromisoformat(str(value))
+
+
+def hours_bucket(hours: float) -> int:
+    """The bucket (its lower bound, in hours) a handling time falls into."""
+    if hours < 24:
+        return max(0, int(hours))
+    if hours < 24 * 7:
+        return int(hours // 6) * 6
+    return int(hours // 24) * 24
+
+
+# -- marking ---------------------------------------------------------------
+
+
+def mark(session: DbSession, days: Iterable[date]) -> None:
+    """Mark days stale, in the caller's transaction."""
+    rows = [{"day": day, "marks": 1} for day in sorted(set(days))]
+    if not rows:
+        return
+    connection = session.connection()
+    upsert = pg_insert if connection.dialect.name == "postgresql" else sqlite_insert
+    statement = upsert(DirtyDay).values(rows)
+    connection.execute(statement.on_conflict_do_update(
+        index_elements=["day"], set_={"marks": DirtyDay.marks + 1}))
+
+
+def _day(moment: datetime | None) -> date:
+    return local(moment or utcnow()).date()
+
+
+@event.listens_for(Session, "before_flush")
+def _mark_changed_clues(session: Session, flush_context: Any, instances: Any) -> None:
+    days: set[date] = set()
+    for clue in session.new:
+        if isinstance(clue, Clue):
+            days.add(_day(clue.created_at))
+            if clue.closed_at is not None:
+                days.add(_day(clue.closed_at))
+    for clue in list(session.dirty) + list(session.deleted):
+        if not isinstance(clue, Clue) or not session.is_modified(clue):
+            continue
+        days.add(_day(clue.created_at))
+        history = inspect(clue).attrs.closed_at.history
+        for closed in (*history.added, *history.deleted):
+            if closed is not None:
+                days.add(_day(closed))
+    if days:
+        mark(session, days)
+
+
+# -- recomputing -----------------------------------------------------------
+
+
+def _runs(days: list[date]) -> Iterator[tuple[date, date]]:
+    """Contiguous runs of days, each at most CHUNK_DAYS long."""
+    ordered = sorted(set(days))
+    start = previous = ordered[0]
+    for day in ordered[1:]:
+        if day != previous + timedelta(days=1) or (day - start).days >= CHUNK_DAYS:
+            yield start, previous
+            start = day
+        previous = day
+    yield start, previous
+
+
+def _bounds(first: date, last: date) -> tuple[datetime, datetime]:
+    from app.services.figures import Period
+
+    return Period(first, last).bounds()
+
+
+def _compute(session: DbSession, first: date, last: date) -> list[dict[str, Any]]:
+    start, end = _bounds(first, last)
+    campaign = func.coalesce(Clue.campaign_id, 0)
+    received = (Clue.created_at >= start, Clue.created_at < end,
+                Clue.status != ClueStatus.MERGED)
+    day = local_day(session, Clue.created_at)
+    rows: list[dict[str, Any]] = []
+
+    def collect(dimension: str, query: Any) -> None:
+        for row_day, row_campaign, key, n in session.execute(query):
+            rows.append({"dimension": dimension, "day": as_date(row_day),
+                         "campaign_id": int(row_campaign), "key": str(key)[:200], "n": int(n)})
+
+    for dimension, column in RECEIVED_DIMENSIONS.items():
+        collect(dimension, select(day, campaign, column, func.count())
+                .where(*received).group_by(day, campaign, column))
+    replied = exists().where(ClueEvent.clue_id == Clue.id, ClueEvent.public_message.is_not(None))
+    collect("replied", select(day, campaign, literal("1"), func.count())
+            .where(*received, replied).group_by(day, campaign))
+    collect("situation", select(day, campaign, clue_situations.c.situation_code, func.count())
+            .join(clue_situations, clue_situations.c.clue_id == Clue.id)
+            .where(*received).group_by(day, campaign, clue_situations.c.situation_code))
+
+    closed: dict[tuple[date, int, str, str], int] = defaultdict(int)
+    for created, closed_at, row_campaign in session.execute(
+            select(Clue.created_at, Clue.closed_at, campaign).where(
+                Clue.closed_at >= start, Clue.closed_at < end,
+                Clue.status != ClueStatus.MERGED)):
+        closed_day = _day(closed_at)
+        hours = (closed_at - created).total_seconds() / 3600 if closed_at else 0.0
+        closed[(closed_day, int(row_campaign), "closed", "")] += 1
+        closed[(closed_day, int(row_campaign), "hours", str(hours_bucket(hours)))] += 1
+    rows += [{"dimension": dimension, "day": row_day, "campaign_id": row_campaign, "key": key,
+              "n": n} for (row_day, row_campaign, dimension, key), n in closed.items()]
+    return rows
+
+
+def _recompute(session: DbSession, first: date, last: date) -> int:
+    session.execute(delete(DailyStat).where(DailyStat.day >= first, DailyStat.day <= last))
+    rows = _compute(session, first, last)
+    if rows:
+        session.execute(insert(DailyStat), rows)
+    return len(rows)
+
+
+def refresh(session: DbSession, *, limit: int | None = REFRESH_LIMIT) -> int:
+    """Recompute the stale days (newest first, at most ``limit``); commits.
+
+    Returns how many days were recomputed.
+    """
+    query = select(DirtyDay.day).order_by(DirtyDay.day.desc())
+    if limit is not None:
+        query = query.limit(limit)
+    if session.get_bind().dialect.name == "postgresql":
+        query = query.with_for_update(skip_locked=True)
+    days = list(session.scalars(query))
+    if not days:
+        session.rollback()
+        return 0
+    # The marks go first: a change committed from now on marks its day again.
+    session.execute(delete(DirtyDay).where(DirtyDay.day.in_(days)))
+    for first, last in _runs(days):
+        _recompute(session, first, last)
+    session.commit()
+    return len(days)
+
+
+def totals(session: DbSession, first: date, last: date, dimensions: Iterable[str], *,
+           campaign_id: int | None = None) -> dict[str, list[tuple[str, int]]]:
+    """Per dimension, (key, clues) over the days ``first`` to ``last``, largest first."""
+    found: dict[str, list[tuple[str, int]]] = {d: [] for d in dimensions}
+    query = (select(DailyStat.dimension, DailyStat.key, func.sum(DailyStat.n))
+             .where(DailyStat.dimension.in_(list(found)), DailyStat.day >= first,
+                    DailyStat.day <= last)
+             .group_by(DailyStat.dimension, DailyStat.key))
+    if campaign_id is not None:
+        query = query.where(DailyStat.campaign_id == campaign_id)
+    for dimension, key, n in session.execute(query):
+        if n:
+            found[dimension].append((key, int(n)))
+    for rows in found.values():
+        rows.sort(key=lambda row: (-row[1], row[0]))
+    return found
+
+
+def refresh_all(session: DbSession) -> int:
+    """Refresh until no day is stale (reports, CLI); returns how many days."""
+    total = 0
+    while done := refresh(session):
+        total += done
+    return total
+
+
+def pending(session: DbSession) -> int:
+    """How many days wait for a refresh."""
+    return session.scalar(select(func.count()).select_from(DirtyDay)) or 0
+
+
+def rebuild(session: DbSession, *, today: date | None = None) -> int:
+    """Recompute every day from the first clue to today (or the last closure);
+    commits per chunk. Returns how many days."""
+    earliest, latest, closed = session.execute(select(
+        func.min(Clue.created_at), func.max(Clue.created_at), func.max(Clue.closed_at))).one()
+    session.execute(delete(DirtyDay))
+    session.execute(delete(DailyStat))
+    session.commit()
+    if earliest is None:
+        return 0
+    first = _day(earliest)
+    final = max(today or local_today(), _day(latest), _day(closed or latest))
+    days = 0
+    while first <= final:
+        last = min(first + timedelta(days=CHUNK_DAYS - 1), final)
+        _recompute(session, first, last)
+        session.commit()
+        days += (last - first).days + 1
+        first = last + timedelta(days=1)
+    return days
