@@ -10,7 +10,15 @@ from sqlalchemy.exc import IntegrityError
 
 from app.extensions import db
 from app.security import serverbox
-from app.services import attachments, evidence_keys, keys, notify, outbox
+from app.services import (
+    attachments,
+    evidence_keys,
+    keys,
+    notify,
+    outbox,
+    scenario_config,
+    scenario_table,
+)
 from app.services.errors import NotConfigured
 from app.services.intake import Keys
 
@@ -67,3 +75,35 @@ def attachment_policy() -> attachments.Policy:
         max_bytes=int(config["JIDU_MAX_ATTACHMENT_MB"]) * 1024 * 1024,
         max_pixels=int(config["JIDU_MAX_IMAGE_PIXELS"]),
         public_key=evidence_keys.active_public_key(db.session))
+
+
+def scenario_set() -> scenario_config.ScenarioSet:
+    """The scenarios of ``JIDU_SCENARIOS_FILE``, checked against the database's codes.
+
+    Read again whenever the file changes, so that an edited scenario shows
+    without a restart; a file that fails its checks raises ScenarioError
+    every time until it is fixed (only good files are kept).
+    """
+    path = Path(current_app.config["JIDU_SCENARIOS_FILE"])
+    try:
+        stat = path.stat()
+    except OSError as exc:
+        raise scenario_config.ScenarioError(
+            f"scenario file {path}: cannot be read ({exc.strerror})") from None
+    version = (str(path), stat.st_mtime_ns, stat.st_size)
+    kept = current_app.extensions.get("jidu_scenarios")
+    if kept is None or kept[0] != version:
+        loaded = scenario_config.load(path, scenario_config.Codes.from_db(db.session))
+        kept = current_app.extensions["jidu_scenarios"] = (version, loaded)
+    return kept[1]
+
+
+def scenario_cache() -> scenario_table.MonthCache | None:
+    """The scenario page's month cache of this process (None when switched off)."""
+    seconds = 60 * int(current_app.config["JIDU_SCENARIO_CACHE_MINUTES"])
+    if seconds <= 0:
+        return None
+    cache = current_app.extensions.get("jidu_scenario_months")
+    if not isinstance(cache, scenario_table.MonthCache) or cache.seconds != seconds:
+        cache = current_app.extensions["jidu_scenario_months"] = scenario_table.MonthCache(seconds)
+    return cache

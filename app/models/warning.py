@@ -21,7 +21,9 @@ class Dimension(enum.StrEnum):
     CATEGORY = "category"
     DISTRICT = "district"
     AGENCY = "agency"
-    # "theme" (专题) comes with the scenario work: themes are not stored yet.
+    # A theme (专题) of a configured scenario (services/scenarios.py); its key
+    # is "<scenario code>:<theme code>".
+    THEME = "theme"
 
 
 class EarlyWarning(Base):
@@ -33,7 +35,8 @@ class EarlyWarning(Base):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     dimension: Mapped[Dimension] = mapped_column(String(16))
-    # A category or district code, or an agency's name as the clues give it.
+    # A category or district code, an agency's name as the clues give it, or
+    # "<scenario>:<theme>".
     key: Mapped[str] = mapped_column(String(200))
     # The Shanghai calendar day the surge was seen on.
     day: Mapped[date] = mapped_column(index=True)

@@ -128,4 +128,6 @@ def log_export(session: DbSession, *, actor: str, filters: queue.Filters, fmt: s
 
 
 def filter_details(filters: queue.Filters) -> dict[str, str]:
-    return {k: str(v) for k, v in vars(filters).items() if v not in (None, False)}
+    # A theme is named by its key; its rule (the scenario file's lists) is not repeated.
+    return {k: str(v) for k, v in vars(filters).items()
+            if v not in (None, False) and k != "theme_rule"}

@@ -18,11 +18,11 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from typing import TypeVar
 
-from sqlalchemy import Select, and_, func, or_, select
+from sqlalchemy import Select, and_, false, func, or_, select
 
 from app import search
 from app.models import Clue, ClueStatus
-from app.services import counts
+from app.services import counts, scenarios
 from app.services.types import DbSession
 from app.timeutil import LOCAL
 
@@ -51,6 +51,12 @@ class Filters:
     date_from: date | None = None
     date_to: date | None = None
     text: str | None = None
+    # A scenario theme ("<scenario>:<theme>") and its clue rule, resolved by the
+    # door from the scenario file (services/scenarios.py); the rule travels with
+    # the filters so that an export job replays it. A theme without a rule (no
+    # longer configured) matches nothing.
+    theme: str | None = None
+    theme_rule: dict[str, list[str]] | None = None
     # A liaison sees only their department's clues: set by the door, not the user.
     scope_department: str | None = None
 
@@ -88,6 +94,9 @@ def _where(query: Q, filters: Filters, now: datetime, with_status: bool = True,
         conditions.append(Clue.created_at < end)
     if filters.text and filters.text.strip():
         conditions.append(search.condition(dialect, filters.text, broad=broad))
+    if filters.theme:
+        conditions.append(scenarios.rule_condition(scenarios.ClueRule.from_json(
+            filters.theme_rule), dialect) if filters.theme_rule else false())
     return query.where(*conditions) if conditions else query
 
 

@@ -2,7 +2,10 @@
 
 ``scan`` counts the clues per Shanghai day for every category, district and
 agency (one GROUP BY per dimension over the created_at index, a year and a
-bit of history so that holidays can be compared with last holidays), runs
+bit of history so that holidays can be compared with last holidays), and for
+every theme (专题) of the configured scenarios (services/scenarios.py: one
+scan per scenario over the same window, each theme's rule evaluated once per
+clue in the scenario's scope, the key "<scenario>:<theme>"), runs
 the detector of services/surge.py on each series, and stores a warning for
 each flagged day among the last ``days`` days (today so far included). A
 warning is unique per dimension, key and day: a re-scan updates the numbers
@@ -11,10 +14,10 @@ of an existing one and neither duplicates it nor mails it again.
 New warnings are copied by mail (预警抄报) to every active supervisor and
 analyst with an e-mail address — a simple rule until subscriptions exist.
 The mail carries numbers and codes only: never a clue's text, and not even
-an agency's name, which the reporter typed; the console shows that.
+an agency's name, which the reporter typed; the console shows that. A
+theme's name comes from the scenario file, not from a reporter, and is sent.
 
-Merged clues (duplicates of another clue) are not counted. The "theme"
-dimension (专题) waits for the scenario work, which will define themes.
+Merged clues (duplicates of another clue) are not counted.
 """
 
 from __future__ import annotations
@@ -24,11 +27,12 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
-from sqlalchemy import ColumnElement, func, literal_column, select
+from sqlalchemy import ColumnElement, false, func, literal_column, select
 
 from app.models import Clue, ClueStatus, Dimension, EarlyWarning, User
-from app.services import audit, notify, surge
+from app.services import audit, notify, scenarios, surge
 from app.services.errors import Conflict, NotFound
+from app.services.scenario_config import ScenarioSet
 from app.services.types import DbSession
 from app.timeutil import LOCAL, local_today
 
@@ -83,13 +87,40 @@ def daily_counts(session: DbSession, dimension: Dimension, first: date, last: da
     return counts
 
 
+def theme_daily_counts(session: DbSession, themes: ScenarioSet, first: date, last: date,
+                       key: str | None = None) -> dict[str, dict[date, int]]:
+    """Clues per theme key and Shanghai day from ``first`` to ``last``, merged left out."""
+    counts: dict[str, dict[date, int]] = defaultdict(dict)
+    for scenario in themes.scenarios:
+        if key is not None and key.partition(":")[0] != scenario.code:
+            continue
+        day = scenarios.local_day(session)
+        for (series_day,), flags, n in scenarios.theme_flags(session, scenario, [day], first,
+                                                             last):
+            for theme, flagged in zip(scenario.themes, flags, strict=True):
+                if flagged:
+                    by_day = counts[theme.key]
+                    by_day[_as_date(series_day)] = by_day.get(_as_date(series_day), 0) + n
+    return counts
+
+
+def _series(session: DbSession, dimension: Dimension, first: date, last: date,
+            themes: ScenarioSet | None, key: str | None = None) -> dict[str, dict[date, int]]:
+    if dimension == Dimension.THEME:
+        return theme_daily_counts(session, themes or ScenarioSet(), first, last, key)
+    return daily_counts(session, dimension, first, last, key)
+
+
 def _calendar(first: date, last: date) -> list[date]:
     return [first + timedelta(days=i) for i in range((last - first).days + 1)]
 
 
 def scan(session: DbSession, *, now: datetime, days: int = DEFAULT_DAYS,
-         actor: str = "system") -> ScanResult:
-    """Detect surges on the last ``days`` days (today so far included); commits once."""
+         actor: str = "system", themes: ScenarioSet | None = None) -> ScanResult:
+    """Detect surges on the last ``days`` days (today so far included); commits once.
+
+    ``themes``: the configured scenarios, whose themes are scanned too (None: none).
+    """
     today = local_today(now)
     first_checked = today - timedelta(days=days - 1)
     calendar = _calendar(first_checked - timedelta(days=HISTORY_DAYS), today)
@@ -98,8 +129,8 @@ def scan(session: DbSession, *, now: datetime, days: int = DEFAULT_DAYS,
         (str(w.dimension), w.key, w.day): w for w in session.scalars(
         select(EarlyWarning).where(EarlyWarning.day >= first_checked))}
     result = ScanResult()
-    for dimension in COLUMNS:
-        for key, by_day in daily_counts(session, dimension, calendar[0], today).items():
+    for dimension in (*COLUMNS, Dimension.THEME):
+        for key, by_day in _series(session, dimension, calendar[0], today, themes).items():
             counts = [by_day.get(d, 0) for d in calendar]
             # Neither test can fire unless a day and the day before hold more
             # than MIN_EXCESS clues together: skip the many quiet series.
@@ -123,21 +154,29 @@ def scan(session: DbSession, *, now: datetime, days: int = DEFAULT_DAYS,
                     result.updated += 1
     session.flush()
     if result.new:
-        _copy_to_subscribers(session, result.new, now=now)
+        _copy_to_subscribers(session, result.new, now=now, themes=themes)
         audit.record(session, actor=actor, action="warnings.scanned", now=now,
                      details={"new": len(result.new), "updated": result.updated})
     session.commit()
     return result
 
 
+def theme_name(themes: ScenarioSet | None, key: str) -> str | None:
+    """"酒店民宿业执法监督 · 退订退款纠纷" for a theme key, None if not configured."""
+    found = themes.theme(key) if themes else None
+    return f"{found[0].name} · {found[1].name}" if found else None
+
+
 def _copy_to_subscribers(session: DbSession, warnings: list[EarlyWarning], *,
-                         now: datetime) -> None:
+                         now: datetime, themes: ScenarioSet | None = None) -> None:
     subscribers = notify.insight_subscribers(session)
     for warning in warnings:
         code = "" if warning.dimension == Dimension.AGENCY else warning.key
+        is_theme = warning.dimension == Dimension.THEME
         params = {"warning_id": warning.id, "dimension": str(warning.dimension),
                   "code": code, "category": code if warning.dimension == "category" else "",
                   "district": code if warning.dimension == "district" else "",
+                  "theme": (theme_name(themes, code) or code) if is_theme else "",
                   "day": warning.day.isoformat(), "count": warning.count,
                   "expected": warning.expected, "upper": warning.upper}
         for user in subscribers:
@@ -169,18 +208,31 @@ class Detail:
     more_clues: bool
 
 
-def detail(session: DbSession, warning: EarlyWarning) -> Detail:
-    """The last SERIES_DAYS days of the warning's series with their bands, and its clues."""
+def _clue_condition(session: DbSession, warning: EarlyWarning,
+                    themes: ScenarioSet | None) -> ColumnElement[bool]:
+    if warning.dimension != Dimension.THEME:
+        return COLUMNS[warning.dimension] == warning.key
+    found = themes.theme(warning.key) if themes else None
+    if found is None:  # the theme has left the scenario file since
+        return false()
+    return scenarios.clue_condition(*found, session.get_bind().dialect.name)
+
+
+def detail(session: DbSession, warning: EarlyWarning,
+           themes: ScenarioSet | None = None) -> Detail:
+    """The last SERIES_DAYS days of the warning's series with their bands, and its clues.
+
+    A theme warning needs ``themes`` (the configured scenarios) to find its clues."""
     first = warning.day - timedelta(days=HISTORY_DAYS)
     calendar = _calendar(first, warning.day)
-    by_day = daily_counts(session, warning.dimension, first, warning.day,
-                          key=warning.key).get(warning.key, {})
+    by_day = _series(session, warning.dimension, first, warning.day, themes,
+                     key=warning.key).get(warning.key, {})
     counts = [by_day.get(d, 0) for d in calendar]
     days = surge.evaluate(calendar, counts, start=len(calendar) - SERIES_DAYS)
     start, end = _bounds(warning.day, warning.day)
     rows = session.execute(
         select(Clue.id, Clue.tracking_no)
-        .where(COLUMNS[warning.dimension] == warning.key, Clue.created_at >= start,
+        .where(_clue_condition(session, warning, themes), Clue.created_at >= start,
                Clue.created_at < end, Clue.status != ClueStatus.MERGED)
         .order_by(Clue.created_at).limit(CLUES_SHOWN + 1)).all()
     return Detail(warning, days, [(r.id, r.tracking_no) for r in rows[:CLUES_SHOWN]],
