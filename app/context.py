@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from pathlib import Path
 
-from flask import current_app
+from flask import current_app, has_app_context
 from sqlalchemy.exc import IntegrityError
 
 from app.extensions import db
@@ -17,10 +17,10 @@ from app.services import (
     notify,
     outbox,
     scenario_config,
-    scenario_table,
 )
 from app.services.errors import NotConfigured
 from app.services.intake import Keys
+from app.services.types import DbSession
 
 
 def notify_key() -> bytes:
@@ -98,12 +98,12 @@ def scenario_set() -> scenario_config.ScenarioSet:
     return kept[1]
 
 
-def scenario_cache() -> scenario_table.MonthCache | None:
-    """The scenario page's month cache of this process (None when switched off)."""
-    seconds = 60 * int(current_app.config["JIDU_SCENARIO_CACHE_MINUTES"])
-    if seconds <= 0:
-        return None
-    cache = current_app.extensions.get("jidu_scenario_months")
-    if not isinstance(cache, scenario_table.MonthCache) or cache.seconds != seconds:
-        cache = current_app.extensions["jidu_scenario_months"] = scenario_table.MonthCache(seconds)
-    return cache
+def rolled_up_themes(_session: DbSession) -> scenario_config.ScenarioSet:
+    """The scenarios the daily roll-ups count (services/theme_rollup.py): those of the
+    configured file; none when it is missing or broken, or outside the app."""
+    if not has_app_context():
+        return scenario_config.ScenarioSet()
+    try:
+        return scenario_set()
+    except scenario_config.ScenarioError:
+        return scenario_config.ScenarioSet()

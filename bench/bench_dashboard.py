@@ -1,7 +1,7 @@
 """Dashboard and monthly report at growing sizes (issue 6: aims 300 ms and 3 s).
 
 Usage: .venv/bin/python bench/bench_dashboard.py [--sizes 10000,100000,1000000]
-       [--postgres URL] [--reuse]
+       [--postgres URL] [--no-sqlite] [--reuse] [--data DIR] [--json FILE]
 
 The clues are built as bench_queue.py builds them (and shared with it under
 bench/.data/ on SQLite: --reuse measures what a previous run of either left).
@@ -15,6 +15,7 @@ XLSX), and the refresh of one day after a change.
 from __future__ import annotations
 
 import argparse
+import json
 import secrets
 import statistics
 import sys
@@ -100,14 +101,19 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--sizes", default="10000,100000")
     parser.add_argument("--postgres", default=None, help="PostgreSQL URL (tables are dropped)")
+    parser.add_argument("--no-sqlite", action="store_true")
     parser.add_argument("--reuse", action="store_true",
                         help="measure the data a previous run left, if it has the size")
+    parser.add_argument("--data", type=Path, default=ROOT / "bench" / ".data",
+                        help="where the SQLite files are (queue-<size>.sqlite3)")
+    parser.add_argument("--json", type=Path, default=None, help="write the figures here")
     args = parser.parse_args()
-    data = ROOT / "bench" / ".data"
+    data = args.data
     data.mkdir(parents=True, exist_ok=True)
     sizes = [int(s) for s in args.sizes.split(",")]
     results: dict[tuple[str, int], dict[str, float]] = {}
-    backends = [("sqlite", None)] + ([("postgresql", args.postgres)] if args.postgres else [])
+    backends = ([] if args.no_sqlite else [("sqlite", None)]) + (
+        [("postgresql", args.postgres)] if args.postgres else [])
     for name, url in backends:
         for size in sizes:
             print(f"{name} {size:,}:", flush=True)
@@ -122,6 +128,10 @@ def main() -> None:
     for figure in next(iter(results.values())):
         print(f"{figure:<26}" + "".join(f"{r[figure]:18.1f}" for r in results.values()))
     print("\n(medians; aims: dashboard < 300 ms and monthly report < 3,000 ms at 1,000,000)")
+    if args.json:
+        args.json.write_text(json.dumps({"dashboard": [
+            {"backend": name, "size": size, "figures": figures}
+            for (name, size), figures in results.items()]}, indent=1), encoding="utf-8")
 
 
 if __name__ == "__main__":

@@ -40,8 +40,8 @@ from sqlalchemy import delete, select
 
 from app.context import scenario_set
 from app.extensions import db
-from app.models import ClueStatus, EarlyWarning, OutboxMessage
-from app.services import outbox, people, scenario_table, warnings
+from app.models import ClueStatus, DailyStat, EarlyWarning, OutboxMessage
+from app.services import outbox, people, rollup, scenario_table, theme_rollup, warnings
 from app.services.scenario_config import Codes, ScenarioError, load, parse
 from app.timeutil import LOCAL
 from tests import scenario_data
@@ -137,40 +137,98 @@ def test_an_empty_period_gives_zeros_not_errors(app):
     assert result.themes[0].agencies == []
 
 
-def test_the_month_cache_reuses_unchanged_months_and_rescans_changed_ones(app):
-    clues = sample()
-    clock = [0.0]
-    cache = scenario_table.MonthCache(600, clock=lambda: clock[0])
-
-    def january():
-        result = scenario_table.table(db.session, the_scenario(), start=START, end=END,
-                                      cache=cache)
-        return {line.theme.code: line.months[0].complaints for line in result.themes}
-
-    assert january() == {"refund": 3, "price": 2, "safety": 1, "rental": 1}
-    # A new clue changes the month's count: January is read again.
-    add_clue(datetime(2026, 1, 20, 10), "民宿退款", "某局")
-    db.session.commit()
-    assert january()["refund"] == 4
-    # A merge changes its merged count: read again.
-    clues["c1"].status = ClueStatus.MERGED
-    db.session.commit()
-    assert january()["refund"] == 3
-    # A change that neither number sees is kept until the cache's time is up.
-    clues["c3"].category_code = "other"
-    db.session.commit()
-    assert january()["safety"] == 1
-    clock[0] = 601.0
-    assert january()["safety"] == 0
-
-
-def test_a_part_of_a_month_is_counted_exactly_with_the_cache(app):
+def test_a_part_of_a_month_is_counted_exactly(app):
     sample()
-    cache = scenario_table.MonthCache(600)
     result = scenario_table.table(db.session, the_scenario(), start=date(2026, 1, 8),
-                                  end=date(2026, 2, 28), cache=cache)
+                                  end=date(2026, 2, 28))
     assert [c.complaints for c in by_theme(result)["refund"].months] == [2, 0]  # c4, c6
     assert result.in_scope == [2, 3]
+
+
+# --- the daily roll-ups -------------------------------------------------------
+
+def theme_rows():
+    return sorted(db.session.execute(select(
+        DailyStat.dimension, DailyStat.day, DailyStat.campaign_id, DailyStat.key,
+        DailyStat.n).where(DailyStat.dimension.in_(theme_rollup.DIMENSIONS))).all())
+
+
+def complaints(result):
+    return {line.theme.code: [c.complaints for c in line.months] for line in result.themes}
+
+
+def test_the_roll_ups_count_the_configured_themes_as_a_rebuild_does(app, scenario_file):
+    clues = sample()
+    assert rollup.refresh(db.session, limit=None) > 0
+    rows = theme_rows()
+    january: dict[str, int] = {}
+    for dimension, day, _campaign, key, n in rows:
+        if dimension == "theme" and day.month == 1:
+            january[key] = january.get(key, 0) + n
+    assert january == {"test_hotel:refund": 3, "test_hotel:price": 2, "test_hotel:safety": 1,
+                       "test_hotel:rental": 1, "test_hotel:+": 5, "test_hotel:*": 5}
+    assert rollup.rebuild(db.session, today=date(2026, 4, 30)) > 0
+    assert theme_rows() == rows
+    # A change to a clue recounts its day; the page reads the roll-ups alone.
+    clues["c1"].status = ClueStatus.MERGED
+    db.session.commit()
+    result = scenario_table.table(db.session, the_scenario(), start=START, end=END)
+    assert complaints(result)["refund"] == [2, 0, 1]
+    assert [a.complaints for a in by_theme(result)["refund"].agencies] == [1, 1, 1]
+    incremental = theme_rows()
+    rollup.rebuild(db.session, today=date(2026, 4, 30))
+    assert theme_rows() == incremental
+
+
+def test_the_page_reads_the_same_numbers_from_the_roll_ups_and_from_the_clues(
+        app, scenario_file, monkeypatch):
+    sample()
+    rollup.refresh_all(db.session)
+    stored = scenario_table.table(db.session, the_scenario(), start=START, end=END)
+    # Counted from the clues whenever the roll-ups are not of the scenario's rules.
+    monkeypatch.setattr(theme_rollup, "version", lambda scenario: "other@rules")
+    live = scenario_table.table(db.session, the_scenario(), start=START, end=END)
+    for result in (stored, live):
+        assert complaints(result) == {"refund": [3, 0, 1], "price": [2, 0, 1],
+                                      "safety": [1, 1, 0], "rental": [1, 1, 0]}
+        assert (result.in_scope, [c.complaints for c in result.any_theme.months]) == (
+            [5, 3, 3], [5, 1, 2])
+    assert ([(a.agency, a.complaints) for a in by_theme(stored)["price"].agencies]
+            == [(a.agency, a.complaints) for a in by_theme(live)["price"].agencies])
+
+
+def test_a_changed_scenario_file_recounts_the_theme_rows(app, scenario_file):
+    sample()
+    rollup.refresh_all(db.session)
+    before = {row for row in theme_rows() if row[0] == "theme_ver"}
+    assert before
+    data = json.loads(json.dumps(FILE_DATA))
+    data["scenarios"][0]["themes"][0]["keywords"] = ["退订"]  # refund: no longer 退款
+    scenario_data.write_file(scenario_file.parent, data)
+    os.utime(scenario_file, ns=(1, 1))  # a new mtime even within the clock's resolution
+    changed = scenario_set().get("test_hotel")
+    assert rollup.pending(db.session) == 0  # no clue changed: the themes alone are stale
+    assert rollup.refresh(db.session, limit=1) == 1  # a day at a time, newest first
+    assert rollup.refresh_all(db.session) > 0
+    after = theme_rows()
+    assert not before & set(after)
+    assert not any(key == "test_hotel:refund" for _d, _day, _c, key, _n in after)
+    assert rollup.refresh(db.session) == 0
+    result = scenario_table.table(db.session, changed, start=START, end=END)
+    assert complaints(result)["refund"] == [0, 0, 0]
+    assert complaints(result)["price"] == [2, 0, 1]
+    rollup.rebuild(db.session, today=date(2026, 4, 30))
+    assert theme_rows() == after
+
+
+def test_a_broken_scenario_file_leaves_no_theme_rows_and_no_error(app, scenario_file):
+    sample()
+    rollup.refresh_all(db.session)
+    assert theme_rows()
+    scenario_file.write_text("{", encoding="utf-8")
+    rollup.refresh_all(db.session)
+    assert theme_rows() == []
+    assert rollup.refresh(db.session) == 0
 
 
 # --- the file ---------------------------------------------------------------

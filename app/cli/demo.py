@@ -14,7 +14,7 @@ from app.cli import fails_cleanly
 from app.context import intake_keys
 from app.extensions import db
 from app.models import Campaign, User
-from app.services import bulk, demo, evidence_keys, keys, people
+from app.services import bulk, demo, evidence_keys, keys, people, rollup
 from app.timeutil import utcnow
 
 # Up to this many clues go through the real intake one by one; more are
@@ -35,11 +35,17 @@ def demo_data(n: int) -> None:
     if n <= ONE_BY_ONE:
         made = demo.make_clues(db.session, n, keys=intake_keys(), now=now)
     else:
-        made = bulk.bulk_clues(db.session, n, keys=intake_keys(), now=now)
+        filled = bulk.fill(db.session, n, keys=intake_keys(), now=now)
+        made = filled.clues
+        click.echo(f"bulk: {filled.events} events, {filled.orders} hotline orders, "
+                   f"{filled.disputes} disputes, {filled.cases} enforcement cases")
     click.echo(f"clues created: {made} in {time.monotonic() - started:.1f} s")
     click.echo(f"enforcement cases loaded: {demo.load_cases(db.session, now)}")
     click.echo("hotline orders imported: "
                f"{demo.load_hotline(db.session, now, keys=intake_keys())}")
+    started = time.monotonic()
+    days = rollup.refresh(db.session, limit=None)
+    click.echo(f"daily roll-ups: {days} days in {time.monotonic() - started:.1f} s")
 
 
 @click.command("dev-setup")
@@ -67,6 +73,7 @@ def dev_setup(n: int) -> None:
     demo.make_clues(db.session, n, keys=intake_keys(), now=now)
     n_cases = demo.load_cases(db.session, now)
     n_orders = demo.load_hotline(db.session, now, keys=intake_keys())
+    rollup.refresh(db.session, limit=None)
     password = secrets.token_urlsafe(15)
     _user, totp = people.create_user(db.session, username="admin", role="admin",
                                      password=password, actor="dev-setup")

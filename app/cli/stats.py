@@ -15,7 +15,8 @@ stats_cli = AppGroup("stats", help="Daily roll-ups (日汇总) behind the dashbo
 @stats_cli.command("refresh")
 @fails_cleanly
 def stats_refresh() -> None:
-    """Recompute every day marked stale (run from a schedule, or after an import)."""
+    """Recompute every day marked stale, and recount the themes of every day counted
+    with other scenario rules (run from a schedule, after an import or a scenario edit)."""
     total = 0
     while done := rollup.refresh(db.session):
         total += done

@@ -20,11 +20,13 @@ from app.models.outbox import OutboxMessage, OutboxStatus
 from app.models.people import ApiToken, Role, TokenChannel, User
 from app.models.reference import Category, Department, District, Exclusion, Situation
 from app.models.review import DisclosureRequest, Dispute
+from app.models.stats import DailyStat, DirtyDay
 from app.models.warning import Dimension, EarlyWarning
 
 __all__ = [
     "Attachment", "EvidenceKey", "CaseType", "EnforcementCase",
     "ApiToken", "AuditEvent", "Campaign", "Category", "Channel", "Clue", "ClueEvent",
+    "DailyStat", "DirtyDay",
     "ClueStatus", "Colour", "Department", "Dimension", "DisclosureRequest", "Dispute", "District",
     "EarlyWarning",
     "Exclusion", "ExportJob", "ExportStatus", "HardDispatchType", "HotlineOrder",

@@ -59,6 +59,10 @@ class Clue(Base):
         Index("ix_clues_campaign_created", "campaign_id", "created_at"),
         # Repeat complaints against one agency (colour rules, duplicates).
         Index("ix_clues_agency_created", "agency", "created_at"),
+        # Clues closed on a day (roll-ups of handling time).
+        Index("ix_clues_closed_at", "closed_at"),
+        # Overdue and due-soon counts over the open clues (dashboard).
+        Index("ix_clues_status_due", "status", "due_at"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -133,6 +137,10 @@ class ClueEvent(Base):
     """One change of a clue. Rows are only ever added, never changed."""
 
     __tablename__ = "clue_events"
+    __table_args__ = (
+        # Events of a kind in a period (conclusions made in a month: figures).
+        Index("ix_clue_events_kind_at", "kind", "at"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     clue_id: Mapped[int] = mapped_column(ForeignKey("clues.id"), index=True)

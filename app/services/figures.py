@@ -15,15 +15,17 @@ from datetime import date, datetime, time, timedelta
 from typing import Any
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import and_, case, exists, func, select
+from sqlalchemy import and_, case, func, select
 
-from app.models import Clue, ClueEvent, Dispute, HotlineOrder
+from app.models import CaseType, Clue, ClueEvent, Dispute, EnforcementCase, HotlineOrder
 from app.services.types import DbSession
 from app.timeutil import LOCAL
 
 DONE = ("concluded", "feedback_given", "closed", "not_accepted")
 FOUND = ("substantiated", "partly")
 CONTENT = ("satisfied", "basically")
+# A situation with this many clues in a period is a high-frequency item (高频多发).
+HIGH_FREQUENCY = 3
 
 
 @dataclass(frozen=True)
@@ -75,12 +77,18 @@ DEFINITIONS = [
     Definition("disputes", _l("派单争议"), "件", _l("期内开启的职责争议（含热线派单争议）。")),
     Definition("disputes_settled_24h", _l("24小时内明确承办部门"), "%", _l(
         "期内开启的职责争议中，在开启后24小时内明确承办部门的比例。")),
+    Definition("disputes_settled", _l("协调职责争议"), "件", _l(
+        "期内明确了承办部门的职责争议（含热线派单争议），不论何时开启。")),
     Definition("hard_orders", _l("研判交办难工单"), "件", _l(
         "期内收到、被标记为派单争议的12345热线工单。")),
+    Definition("high_frequency", _l("高频多发执法投诉事项"), "项", _l(
+        "期内收到的线索中，同一具体情形达到3件及以上的情形数（清单见报告“高频具体情形”）。")),
     Definition("substantiated", _l("查实问题"), "件", _l(
         "期内作出结论、结论为“属实”或“部分属实”的线索。")),
     Definition("recovered", _l("挽回经济损失"), "元", _l(
         "期内作出结论的线索在结论中登记的挽回金额合计。")),
+    Definition("cases", _l("查处违法案件"), "件", _l(
+        "期内作出决定的行政处罚和行政强制案件（执法部门导入的执法案件，不含行政检查）。")),
 ]
 
 
@@ -114,19 +122,23 @@ def _rate(numerator: int, denominator: int) -> float | None:
 
 def _raw(session: DbSession, period: Period) -> dict[str, tuple[float | None, int | None,
                                                                 int | None]]:
+    from app.services import rollup
+
     start, end = period.bounds()
-    received = and_(Clue.created_at >= start, Clue.created_at < end, Clue.status != "merged")
-    replied = exists().where(ClueEvent.clue_id == Clue.id, ClueEvent.public_message.is_not(None))
-    row = session.execute(select(
-        func.count(Clue.id),
-        func.sum(case((Clue.status.in_(DONE), 1), else_=0)),
-        func.sum(case((replied, 1), else_=0)),
-        func.count(Clue.satisfaction),
-        func.sum(case((Clue.satisfaction.in_(CONTENT), 1), else_=0)),
-        func.count(Clue.first_satisfaction),
-        func.sum(case((Clue.first_satisfaction.in_(CONTENT), 1), else_=0)),
-    ).where(received)).one()
-    n, done, replies, rated, content, first_rated, first_content = (int(v or 0) for v in row)
+    # Counts by the day a clue was received come from the daily roll-ups
+    # (services/rollup.py), which hold each clue's current state.
+    rolled = {dimension: dict(rows) for dimension, rows in rollup.totals(
+        session, period.start, period.end,
+        ("stage", "replied", "satisfaction", "first_sat", "situation")).items()}
+    stages, satisfaction, first = rolled["stage"], rolled["satisfaction"], rolled["first_sat"]
+    n = sum(stages.values())
+    done = sum(count for stage, count in stages.items() if stage in DONE or stage == "closed_na")
+    replies = sum(rolled["replied"].values())
+    rated = sum(count for key, count in satisfaction.items() if key)
+    content = sum(satisfaction.get(key, 0) for key in CONTENT)
+    first_rated = sum(count for key, count in first.items() if key)
+    first_content = sum(first.get(key, 0) for key in CONTENT)
+    frequent = sum(1 for count in rolled["situation"].values() if count >= HIGH_FREQUENCY)
     concluded = select(ClueEvent.clue_id).where(
         ClueEvent.kind == "concluded", ClueEvent.at >= start, ClueEvent.at < end)
     found, recovered = session.execute(select(
@@ -139,6 +151,11 @@ def _raw(session: DbSession, period: Period) -> dict[str, tuple[float | None, in
         func.sum(case((and_(Dispute.resolved_at.is_not(None),
                             Dispute.resolved_at <= Dispute.due_at), 1), else_=0)),
     ).where(opened)).one()
+    settled = session.scalar(select(func.count(Dispute.id)).where(
+        Dispute.resolved_at >= start, Dispute.resolved_at < end)) or 0
+    cases = session.scalar(select(func.count(EnforcementCase.id)).where(
+        EnforcementCase.decided_on >= period.start, EnforcementCase.decided_on <= period.end,
+        EnforcementCase.case_type.in_((CaseType.PENALTY, CaseType.COMPULSORY)))) or 0
     hard = session.scalar(select(func.count(HotlineOrder.id)).where(
         HotlineOrder.created_at >= start, HotlineOrder.created_at < end,
         HotlineOrder.dispute_id.is_not(None))) or 0
@@ -151,14 +168,23 @@ def _raw(session: DbSession, period: Period) -> dict[str, tuple[float | None, in
         "first_satisfaction": (_rate(first_content, first_rated), first_content, first_rated),
         "disputes": (disputes, None, None),
         "disputes_settled_24h": (_rate(in_time, disputes), in_time, disputes),
+        "disputes_settled": (int(settled), None, None),
         "hard_orders": (int(hard), None, None),
+        "high_frequency": (int(frequent), None, None),
         "substantiated": (int(found or 0), None, None),
         "recovered": ((recovered or 0) / 100, None, None),
+        "cases": (int(cases), None, None),
     }
 
 
 def compute(session: DbSession, period: Period) -> list[Figure]:
-    """Every figure for the period, with 环比 and 同比 values beside it."""
+    """Every figure for the period, with 环比 and 同比 values beside it.
+
+    Brings the daily roll-ups up to date first (it commits).
+    """
+    from app.services import rollup
+
+    rollup.refresh_all(session)
     now, before, last_year = (_raw(session, p) for p in
                               (period, period.previous(), period.year_ago()))
     return [Figure(d, *now[d.code], previous=before[d.code][0],

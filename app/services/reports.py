@@ -10,17 +10,16 @@ never an identity, a clue's text or a receipt.
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from pathlib import Path
-from typing import Any
 
 from flask import render_template
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, select
 
-from app.models import Category, Clue, District, EarlyWarning, HotlineOrder, Situation
-from app.models.clue import clue_situations
-from app.services import audit, figures, notify
+from app.models import EarlyWarning, HotlineOrder
+from app.services import audit, charts, dashboard, figures, notify, rollup
 from app.services.types import DbSession
 from app.timeutil import local
 
@@ -42,6 +41,19 @@ class Report:
     hotline_related: int
     warnings: int
     generated_at: datetime
+    # Every day of the period: (day, received, closed), from the daily roll-ups.
+    series: list[tuple[date, int, int]] = field(default_factory=list)
+
+    def charts(self) -> dict[str, str]:
+        """The report's charts as data URIs: drawn on the server, they print anywhere."""
+        drawn = {"categories": charts.data_uri(charts.bars(tuple(self.categories))),
+                 "districts": charts.data_uri(charts.bars(tuple(self.districts)))}
+        if len(self.series) > 1:
+            drawn["series"] = charts.data_uri(charts.daily(
+                tuple(day for day, _, _ in self.series),
+                ((str(_l("收到")), tuple(r for _, r, _ in self.series)),
+                 (str(_l("结案")), tuple(c for _, _, c in self.series)))))
+        return drawn
 
 
 def period_for(kind: str, value: str) -> tuple[figures.Period, str]:
@@ -54,37 +66,27 @@ def period_for(kind: str, value: str) -> tuple[figures.Period, str]:
     return figures.Period(first, following - timedelta(days=1)), first.strftime("%Y-%m")
 
 
-def _top(session: DbSession, column: Any, where: list[Any], *, join: Any = None,
-         label: Any = None) -> list[tuple[str, int]]:
-    name = label if label is not None else column
-    query = select(name, func.count(Clue.id)).select_from(Clue)
-    if join is not None:
-        query = join(query)
-    rows = session.execute(query.where(*where).group_by(name)
-                           .order_by(func.count(Clue.id).desc(), name).limit(TOP)).all()
-    return [(str(key), int(n)) for key, n in rows]
-
-
 def build(session: DbSession, kind: str, period: figures.Period, label: str, *,
           now: datetime) -> Report:
     start, end = period.bounds()
-    received = [Clue.created_at >= start, Clue.created_at < end, Clue.status != "merged"]
-    categories = _top(session, Category.name, received,
-                      join=lambda q: q.join(Category, Category.code == Clue.category_code))
-    situations = _top(session, Situation.name, received, join=lambda q: q.join(
-        clue_situations, clue_situations.c.clue_id == Clue.id).join(
-        Situation, Situation.code == clue_situations.c.situation_code))
-    agencies = _top(session, Clue.agency, received)
-    districts = _top(session, District.name, received,
-                      join=lambda q: q.join(District, District.code == Clue.district_code))
+    computed = figures.compute(session, period)  # brings the roll-ups up to date first
+    # High-frequency items from the daily roll-ups, by the day clues were received.
+    tops = rollup.totals(session, period.start, period.end,
+                         ("category", "situation", "agency", "district"))
+    names = dashboard.labels(session)
+
+    def named(dimension: str) -> list[tuple[str, int]]:
+        return [(names.get(dimension, {}).get(key, key), n) for key, n in tops[dimension][:TOP]]
+
     orders, related = session.execute(select(
         func.count(HotlineOrder.id), func.count(HotlineOrder.clue_id)).where(
         HotlineOrder.created_at >= start, HotlineOrder.created_at < end)).one()
     warnings = session.scalar(select(func.count(EarlyWarning.id)).where(
         EarlyWarning.day >= period.start, EarlyWarning.day <= period.end)) or 0
-    return Report(kind, label, period, figures.compute(session, period), categories,
-                  situations, agencies, districts, int(orders or 0), int(related or 0),
-                  int(warnings), now)
+    series = dashboard.series(session, dashboard.Filters(period.start, period.end))
+    return Report(kind, label, period, computed, named("category"), named("situation"),
+                  named("agency"), named("district"), int(orders or 0), int(related or 0),
+                  int(warnings), now, series)
 
 
 def folder(data_dir: Path, kind: str) -> Path:
@@ -124,6 +126,10 @@ def _write_xlsx(report: Report, path: Path) -> None:
         for name, count in rows:
             # Agency names were typed by reporters: never let one become a formula.
             part.append([("'" + name) if name[:1] in "=+-@" else name, count])
+    days = book.create_sheet("每日")
+    days.append(["日期", "收到", "结案"])
+    for day, received, closed in report.series:
+        days.append([day, received, closed])
     temporary = path.with_name(f".{path.name}.part")
     book.save(temporary)
     os.replace(temporary, path)

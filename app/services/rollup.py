@@ -19,7 +19,10 @@ What a day holds, per campaign (0 when none) — merged clues are left out:
   the reporter has had a written answer);
 - clues closed that day by ``hours``: the bucket of their handling time from
   receipt to closure (whole hours up to a day, 6-hour steps up to a week,
-  then whole days), and their number under ``closed``.
+  then whole days), and their number under ``closed``;
+- clues received that day per theme of the configured scenarios: ``theme``,
+  ``theme_agency`` and ``theme_ver`` (services/theme_rollup.py, which also
+  says how days are recounted when the scenario file's rules change).
 """
 
 from __future__ import annotations
@@ -47,6 +50,8 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
 from app.models import Clue, ClueEvent, ClueStatus, DailyStat, DirtyDay, clue_situations
+from app.services import theme_rollup
+from app.services.scenario_config import ScenarioSet
 from app.services.types import DbSession
 from app.timeutil import local, local_today, utcnow
 
@@ -152,7 +157,8 @@ def _bounds(first: date, last: date) -> tuple[datetime, datetime]:
     return Period(first, last).bounds()
 
 
-def _compute(session: DbSession, first: date, last: date) -> list[dict[str, Any]]:
+def _compute(session: DbSession, first: date, last: date,
+             themes: ScenarioSet) -> list[dict[str, Any]]:
     start, end = _bounds(first, last)
     campaign = func.coalesce(Clue.campaign_id, 0)
     received = (Clue.created_at >= start, Clue.created_at < end,
@@ -186,37 +192,41 @@ def _compute(session: DbSession, first: date, last: date) -> list[dict[str, Any]
         closed[(closed_day, int(row_campaign), "hours", str(hours_bucket(hours)))] += 1
     rows += [{"dimension": dimension, "day": row_day, "campaign_id": row_campaign, "key": key,
               "n": n} for (row_day, row_campaign, dimension, key), n in closed.items()]
-    return rows
+    received_days = {row["day"] for row in rows if row["dimension"] == theme_rollup.RECEIVED}
+    return rows + theme_rollup.rows(session, themes, first, last, received_days)
 
 
-def _recompute(session: DbSession, first: date, last: date) -> int:
+def _recompute(session: DbSession, first: date, last: date, themes: ScenarioSet) -> int:
+    theme_rollup.share_lock(session)
     session.execute(delete(DailyStat).where(DailyStat.day >= first, DailyStat.day <= last))
-    rows = _compute(session, first, last)
+    rows = _compute(session, first, last, themes)
     if rows:
         session.execute(insert(DailyStat), rows)
     return len(rows)
 
 
 def refresh(session: DbSession, *, limit: int | None = REFRESH_LIMIT) -> int:
-    """Recompute the stale days (newest first, at most ``limit``); commits.
+    """Recompute the stale days (newest first, at most ``limit``), then recount the
+    themes of at most ``limit`` days counted with other rules; commits.
 
-    Returns how many days were recomputed.
+    Returns how many days were recomputed or recounted.
     """
+    themes = theme_rollup.configured(session)
     query = select(DirtyDay.day).order_by(DirtyDay.day.desc())
     if limit is not None:
         query = query.limit(limit)
     if session.get_bind().dialect.name == "postgresql":
         query = query.with_for_update(skip_locked=True)
     days = list(session.scalars(query))
-    if not days:
+    if days:
+        # The marks go first: a change committed from now on marks its day again.
+        session.execute(delete(DirtyDay).where(DirtyDay.day.in_(days)))
+        for first, last in _runs(days):
+            _recompute(session, first, last, themes)
+        session.commit()
+    else:
         session.rollback()
-        return 0
-    # The marks go first: a change committed from now on marks its day again.
-    session.execute(delete(DirtyDay).where(DirtyDay.day.in_(days)))
-    for first, last in _runs(days):
-        _recompute(session, first, last)
-    session.commit()
-    return len(days)
+    return len(days) + theme_rollup.recount(session, themes, limit=limit, chunk=CHUNK_DAYS)
 
 
 def totals(session: DbSession, first: date, last: date, dimensions: Iterable[str], *,
@@ -246,7 +256,7 @@ def refresh_all(session: DbSession) -> int:
 
 
 def pending(session: DbSession) -> int:
-    """How many days wait for a refresh."""
+    """How many days wait for a refresh (not counting days whose themes wait)."""
     return session.scalar(select(func.count()).select_from(DirtyDay)) or 0
 
 
@@ -255,6 +265,7 @@ def rebuild(session: DbSession, *, today: date | None = None) -> int:
     commits per chunk. Returns how many days."""
     earliest, latest, closed = session.execute(select(
         func.min(Clue.created_at), func.max(Clue.created_at), func.max(Clue.closed_at))).one()
+    themes = theme_rollup.configured(session)
     session.execute(delete(DirtyDay))
     session.execute(delete(DailyStat))
     session.commit()
@@ -265,7 +276,7 @@ def rebuild(session: DbSession, *, today: date | None = None) -> int:
     days = 0
     while first <= final:
         last = min(first + timedelta(days=CHUNK_DAYS - 1), final)
-        _recompute(session, first, last)
+        _recompute(session, first, last, themes)
         session.commit()
         days += (last - first).days + 1
         first = last + timedelta(days=1)

@@ -1,38 +1,26 @@
 """The scenario page's numbers: complaints and cases per theme and month, top agencies.
 
-What belongs to a theme is defined in scenarios.py. The clues are counted in
-one scan of the period (each theme's rule evaluated once per clue in scope),
-the cases in another; Python adds up the groups.
-
-At a million clues a year the clue scan of twelve months takes seconds (the
-keywords are too short for the trigram indexes), so the door may pass a
-``MonthCache``: each whole month's counts are then kept and reused while the
-month has as many clues and as many merged clues as when they were counted —
-new clues and merges change these, and both are counted through indexes in
-milliseconds — and for at most the cache's lifetime, which bounds what those
-two numbers do not see (a clue re-categorised by the hotline screening). Only
-the months that changed, usually the current one, are scanned again.
+What belongs to a theme is defined in scenarios.py. The complaints come from
+the daily roll-ups (services/theme_rollup.py: clues per day and theme, in
+the scope and in any theme, and per theme and agency), summed over the days
+of each month, so that twelve months at a million clues cost a few thousand
+summed rows; the days not yet counted with the scenario's rules are counted
+from the clues. The cases (a small table) are counted in one scan of the
+period; Python adds up the groups.
 """
 
 from __future__ import annotations
 
-import threading
-import time
 from collections import defaultdict
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 
-from sqlalchemy import func, select
-
-from app.models import Clue, ClueStatus
+from app.services import rollup, theme_rollup
 from app.services.case_links import match_agency
-from app.services.scenarios import Scenario, Theme, bounds, case_flags, clue_month, theme_flags
+from app.services.scenarios import Scenario, Theme, case_flags
 from app.services.types import DbSession
 
 TOP_AGENCIES = 5
-# (agency as the clues give it, one 0/1 per theme, clues)
-Group = tuple[str, tuple[int, ...], int]
 
 
 @dataclass
@@ -80,33 +68,6 @@ class ScenarioTable:
     in_scope_total: int
 
 
-class MonthCache:
-    """Clue groups per scenario and whole month (see the module's docstring)."""
-
-    MAX_ENTRIES = 2000
-
-    def __init__(self, seconds: float, clock: Callable[[], float] = time.monotonic) -> None:
-        self.seconds = seconds
-        self._clock = clock
-        self._lock = threading.Lock()
-        self._kept: dict[tuple[Scenario, str], tuple[tuple[int, int], float, list[Group]]] = {}
-
-    def get(self, scenario: Scenario, month: str,
-            fingerprint: tuple[int, int]) -> list[Group] | None:
-        with self._lock:
-            kept = self._kept.get((scenario, month))
-        if kept is None or kept[0] != fingerprint or self._clock() - kept[1] >= self.seconds:
-            return None
-        return kept[2]
-
-    def put(self, scenario: Scenario, month: str, fingerprint: tuple[int, int],
-            groups: list[Group]) -> None:
-        with self._lock:
-            if len(self._kept) >= self.MAX_ENTRIES:  # old scenario files, far months
-                self._kept.clear()
-            self._kept[(scenario, month)] = (fingerprint, self._clock(), groups)
-
-
 def months_between(start: date, end: date) -> list[str]:
     months, month = [], start.replace(day=1)
     while month <= end:
@@ -115,70 +76,34 @@ def months_between(start: date, end: date) -> list[str]:
     return months
 
 
-def _month_span(month: str) -> tuple[date, date]:
-    first = date.fromisoformat(f"{month}-01")
-    following = (first.replace(day=28) + timedelta(days=4)).replace(day=1)
-    return first, following - timedelta(days=1)
-
-
-def _fingerprint(session: DbSession, first: date, last: date) -> tuple[int, int]:
-    """How many clues arrived from ``first`` to ``last``, and how many of them are
-    merged: two counts that the created_at and (status, created_at) indexes answer."""
-    lo, hi = bounds(first, last)
-    in_range = (Clue.created_at >= lo, Clue.created_at < hi)
-    total = session.scalar(select(func.count()).select_from(Clue).where(*in_range)) or 0
-    merged = session.scalar(select(func.count()).select_from(Clue).where(
-        Clue.status == ClueStatus.MERGED, *in_range)) or 0
-    return total, merged
-
-
-def _scan(session: DbSession, scenario: Scenario, first: date,
-          last: date) -> list[tuple[str, Group]]:
-    groups = [clue_month(session.get_bind().dialect.name), Clue.agency]
-    return [(str(month), (agency, flags, n)) for (month, agency), flags, n
-            in theme_flags(session, scenario, groups, first, last)]
-
-
-def _clue_groups(session: DbSession, scenario: Scenario, start: date, end: date,
-                 cache: MonthCache | None) -> list[tuple[str, Group]]:
-    """(month, group) for the period; whole months from the cache while unchanged."""
-    if cache is None:
-        return _scan(session, scenario, start, end)
-    result: list[tuple[str, Group]] = []
-    for month in months_between(start, end):
-        first, last = _month_span(month)
-        if first < start or last > end:  # a part of a month: not kept
-            result.extend(_scan(session, scenario, max(first, start), min(last, end)))
-            continue
-        # Taken before the scan: a clue arriving meanwhile makes the next look rescan.
-        fingerprint = _fingerprint(session, first, last)
-        kept = cache.get(scenario, month, fingerprint)
-        if kept is None:
-            kept = [group for _month, group in _scan(session, scenario, first, last)]
-            cache.put(scenario, month, fingerprint, kept)
-        result.extend((month, group) for group in kept)
-    return result
-
-
 def table(session: DbSession, scenario: Scenario, *, start: date, end: date,
-          top: int = TOP_AGENCIES, cache: MonthCache | None = None) -> ScenarioTable:
+          top: int = TOP_AGENCIES) -> ScenarioTable:
     """Complaints and enforcement cases per theme and month from ``start`` to ``end``
-    (Shanghai dates, both included), with each theme's most complained-of agencies."""
+    (Shanghai dates, both included), with each theme's most complained-of agencies.
+
+    Brings the daily roll-ups up to date first, as far as one refresh goes (it commits).
+    """
+    rollup.refresh(session)
     months = months_between(start, end)
     column = {m: i for i, m in enumerate(months)}
     n = len(scenario.themes)
+    keys = {theme.key: i for i, theme in enumerate(scenario.themes)}
     complaints = [[0] * len(months) for _ in range(n)]
     any_theme, in_scope = [0] * len(months), [0] * len(months)
     by_agency: list[dict[str, int]] = [defaultdict(int) for _ in range(n)]
-    for month, (agency, flags, count) in _clue_groups(session, scenario, start, end, cache):
-        j = column[month]
-        in_scope[j] += count
-        if any(flags):
+    counted = theme_rollup.counts(session, scenario, start, end)
+    for (key, day), count in counted.days.items():
+        j = column[day.strftime("%Y-%m")]
+        if key == f"{scenario.code}:*":
+            in_scope[j] += count
+        elif key == f"{scenario.code}:+":
             any_theme[j] += count
-        for i, flagged in enumerate(flags):
-            if flagged:
-                complaints[i][j] += count
-                by_agency[i][agency] += count
+        elif key in keys:
+            complaints[keys[key]][j] += count
+    for key, count in counted.agencies.items():
+        theme_key, _bar, agency = key.partition("|")
+        if theme_key in keys and count:
+            by_agency[keys[theme_key]][agency] += count
 
     ruled, case_groups = case_flags(session, scenario, start, end)
     cases: list[list[int] | None] = [None] * n

@@ -37,11 +37,12 @@ that of its decision date.
 Everything is counted in the database, one scan of the period per table:
 each rule becomes substring conditions (instr on SQLite, strpos on
 PostgreSQL), evaluated once per row as the ``CASE`` columns of a ``GROUP
-BY``; Python only adds up the groups (scenario_table.py for the page,
-warnings.py for the daily theme series). Keywords are mostly two Chinese
+BY``; Python only adds up the groups. Keywords are mostly two Chinese
 characters, too short for the trigram indexes of app/search.py, so the
-period's rows are read rather than an index; bench/bench_scenarios.py
-measures it, and scenario_table.MonthCache spares the page most of it.
+period's rows are read rather than an index. For the clues that scan runs
+when the daily roll-ups recompute a day (theme_rollup.py), and the page
+(scenario_table.py) and the daily theme series of early warning
+(warnings.py) read the roll-ups; bench/bench_scenarios.py measures both.
 """
 
 from __future__ import annotations

@@ -1,15 +1,16 @@
 """Early warning (预警监测): scan the clues for surges, keep and copy the warnings.
 
-``scan`` counts the clues per Shanghai day for every category, district and
-agency (one GROUP BY per dimension over the created_at index, a year and a
-bit of history so that holidays can be compared with last holidays), and for
-every theme (专题) of the configured scenarios (services/scenarios.py: one
-scan per scenario over the same window, each theme's rule evaluated once per
-clue in the scenario's scope, the key "<scenario>:<theme>"), runs
-the detector of services/surge.py on each series, and stores a warning for
-each flagged day among the last ``days`` days (today so far included). A
-warning is unique per dimension, key and day: a re-scan updates the numbers
-of an existing one and neither duplicates it nor mails it again.
+``scan`` brings the daily roll-ups up to date (services/rollup.py) and reads
+from them the clues per Shanghai day for every category, district and agency
+(a year and a bit of history, so that holidays can be compared with last
+holidays) and for every theme (专题) of the given scenarios (key
+"<scenario>:<theme>"; services/theme_rollup.py counts from the clues the days
+whose theme rows were counted with other rules, e.g. scenarios that are not
+the configured ones), runs the detector of services/surge.py on each series,
+and stores a warning for each flagged day among the last ``days`` days
+(today so far included). A warning is unique per dimension, key and day: a
+re-scan updates the numbers of an existing one and neither duplicates it nor
+mails it again.
 
 New warnings are copied by mail (预警抄报) to every active supervisor and
 analyst with an e-mail address — a simple rule until subscriptions exist.
@@ -25,12 +26,11 @@ from __future__ import annotations
 from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
-from typing import Any
 
-from sqlalchemy import ColumnElement, false, func, literal_column, select
+from sqlalchemy import ColumnElement, false, func, select
 
-from app.models import Clue, ClueStatus, Dimension, EarlyWarning, User
-from app.services import audit, notify, scenarios, surge
+from app.models import Clue, ClueStatus, DailyStat, Dimension, EarlyWarning, User
+from app.services import audit, notify, rollup, scenarios, surge, theme_rollup
 from app.services.errors import Conflict, NotFound
 from app.services.scenario_config import ScenarioSet
 from app.services.types import DbSession
@@ -58,32 +58,20 @@ def _bounds(first: date, last: date) -> tuple[datetime, datetime]:
     return start, end
 
 
-def _local_day(session: DbSession) -> ColumnElement[Any]:
-    # Stored as naive UTC; Shanghai has kept UTC+8 without summer time since 1991.
-    if session.get_bind().dialect.name == "postgresql":
-        return func.date(Clue.created_at + literal_column("interval '8 hours'"))
-    return func.date(Clue.created_at, "+8 hours")
-
-
-def _as_date(value: Any) -> date:
-    return value if isinstance(value, date) else date.fromisoformat(str(value))
-
-
 def daily_counts(session: DbSession, dimension: Dimension, first: date, last: date,
                  key: str | None = None) -> dict[str, dict[date, int]]:
-    """Clues per key and Shanghai day from ``first`` to ``last``, merged clues left out."""
-    column = COLUMNS[dimension]
-    day = _local_day(session)
-    start, end = _bounds(first, last)
-    query = (select(column, day, func.count())
-             .where(Clue.created_at >= start, Clue.created_at < end,
-                    Clue.status != ClueStatus.MERGED)
-             .group_by(column, day))
+    """Clues per key and Shanghai day from ``first`` to ``last``, merged clues left out:
+    from the daily roll-ups (summed over campaigns), as of their last refresh."""
+    query = (select(DailyStat.key, DailyStat.day, func.sum(DailyStat.n))
+             .where(DailyStat.dimension == str(dimension), DailyStat.day >= first,
+                    DailyStat.day <= last)
+             .group_by(DailyStat.key, DailyStat.day))
     if key is not None:
-        query = query.where(column == key)
+        query = query.where(DailyStat.key == key)
     counts: dict[str, dict[date, int]] = defaultdict(dict)
     for series_key, series_day, n in session.execute(query):
-        counts[series_key][_as_date(series_day)] = n
+        if n:
+            counts[series_key][rollup.as_date(series_day)] = int(n)
     return counts
 
 
@@ -94,13 +82,12 @@ def theme_daily_counts(session: DbSession, themes: ScenarioSet, first: date, las
     for scenario in themes.scenarios:
         if key is not None and key.partition(":")[0] != scenario.code:
             continue
-        day = scenarios.local_day(session)
-        for (series_day,), flags, n in scenarios.theme_flags(session, scenario, [day], first,
-                                                             last):
-            for theme, flagged in zip(scenario.themes, flags, strict=True):
-                if flagged:
-                    by_day = counts[theme.key]
-                    by_day[_as_date(series_day)] = by_day.get(_as_date(series_day), 0) + n
+        found = theme_rollup.counts(session, scenario, first, last, agencies=False).days
+        for theme in scenario.themes:
+            by_day = {day: n for (theme_key, day), n in found.items()
+                      if theme_key == theme.key and n}
+            if by_day:
+                counts[theme.key] = by_day
     return counts
 
 
@@ -121,6 +108,7 @@ def scan(session: DbSession, *, now: datetime, days: int = DEFAULT_DAYS,
 
     ``themes``: the configured scenarios, whose themes are scanned too (None: none).
     """
+    rollup.refresh_all(session)  # commits
     today = local_today(now)
     first_checked = today - timedelta(days=days - 1)
     calendar = _calendar(first_checked - timedelta(days=HISTORY_DAYS), today)
@@ -222,7 +210,9 @@ def detail(session: DbSession, warning: EarlyWarning,
            themes: ScenarioSet | None = None) -> Detail:
     """The last SERIES_DAYS days of the warning's series with their bands, and its clues.
 
-    A theme warning needs ``themes`` (the configured scenarios) to find its clues."""
+    A theme warning needs ``themes`` (the configured scenarios) to find its clues.
+    Refreshes the daily roll-ups first (it commits)."""
+    rollup.refresh(session)
     first = warning.day - timedelta(days=HISTORY_DAYS)
     calendar = _calendar(first, warning.day)
     by_day = _series(session, warning.dimension, first, warning.day, themes,

@@ -45,7 +45,7 @@ def upgrade():
                            "date(closed_at + interval '8 hours')")
     else:
         created, closed = "date(created_at, '+8 hours')", "date(closed_at, '+8 hours')"
-    op.execute(f"INSERT INTO stats_dirty (day, marks) SELECT {created}, 1 FROM clues "
+    op.execute(f"INSERT INTO stats_dirty (day, marks) SELECT {created}, 1 FROM clues "  # noqa: S608
                f"UNION SELECT {closed}, 1 FROM clues WHERE closed_at IS NOT NULL")
 
 

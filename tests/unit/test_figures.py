@@ -8,7 +8,7 @@ import pytest
 
 from app.context import intake_keys
 from app.extensions import db
-from app.models import Channel
+from app.models import Channel, EnforcementCase
 from app.services import disputes, figures, hotline, intake, keys, people, workflow
 from app.timeutil import LOCAL
 from tests.api.test_hotline_api import UNRELATED, order
@@ -74,6 +74,14 @@ def month(app, ready):
     hotline.receive(db.session, order(content=UNRELATED, disputed=True, caller=None),
                     public_key=keys.active_public_key(db.session), receipt_key="k",
                     now=at(3, 10), actor="api:12345")
+    # Enforcement cases: a March penalty and a March inspection (not 查处), a February one.
+    for number, kind, decided in (("罚1", "penalty", date(2026, 3, 9)),
+                                  ("检1", "inspection", date(2026, 3, 9)),
+                                  ("罚0", "penalty", date(2026, 2, 20))):
+        db.session.add(EnforcementCase(case_no=number, agency="普陀区市场监督管理局",
+                                       district_code="putuo", domain="市场监管",
+                                       case_type=kind, decided_on=decided))
+    db.session.commit()
 
 
 def test_each_figure_of_the_month(month):
@@ -91,9 +99,15 @@ def test_each_figure_of_the_month(month):
     assert values["disputes"].value == 3
     assert values["disputes_settled_24h"].value == 33.3
     assert values["hard_orders"].value == 1
+    # Settled in March: both clue disputes (the hotline's is still open).
+    assert values["disputes_settled"].value == 2
+    # All five March clues share the test payload's one situation: one item of 3 or more.
+    assert values["high_frequency"].value == 1
     # Conclusions made in March: c1 substantiated, c4 partly (latest), c5 substantiated.
     assert values["substantiated"].value == 3
     assert values["recovered"].value == 2100.0
+    assert values["cases"].value == 1
+    assert values["cases"].previous == 1  # 29 Jan – 28 Feb
 
 
 def test_against_the_month_before_and_the_year_before(month):

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import base64
+import re
 from pathlib import Path
 
 from openpyxl import load_workbook
@@ -27,6 +29,16 @@ def test_monthly_report_of_the_hand_built_month(month, runner, app):  # noqa: F8
     rows = list(book["指标"].iter_rows(values_only=True))
     assert rows[0][:2] == ("指标", "本期")
     assert rows[2][:2] == ("办结率", 60.0)
+    # The charts are drawn into the file (they print), with the month's numbers.
+    images = re.findall(r'<img src="data:image/svg\+xml;base64,([^"]+)"', html)
+    assert len(images) == 3  # the days of the month, the categories, the districts
+    drawn = [base64.b64decode(image).decode() for image in images]
+    assert all(svg.startswith("<svg") and "<script" not in svg for svg in drawn)
+    assert "乱罚款" in drawn[1]
+    days = list(book["每日"].iter_rows(values_only=True))
+    assert len(days) == 32
+    assert days[0] == ("日期", "收到", "结案")
+    assert sum(row[1] for row in days[1:]) == 5  # as worked out in test_figures
     # A re-run replaces the period's files.
     again = runner.invoke(args=["reports", "monthly", "--month", "2026-03"])
     assert again.output.strip().splitlines()[-1] == str(path)

@@ -11,7 +11,7 @@ PASSWORD = "a long enough password"
 
 @pytest.mark.parametrize(("role", "home"), [
     ("reviewer", "/review/"), ("supervisor", "/review/"), ("liaison", "/review/"),
-    ("analyst", "/review/cases"), ("admin", "/admin/"),
+    ("analyst", "/review/dashboard"), ("admin", "/admin/"),
 ])
 def test_each_role_lands_on_its_own_page(app, role, home):
     _user, secret = people.create_user(db.session, username=f"u-{role}", role=role,

@@ -54,7 +54,13 @@ def test_reviewer_sees_the_list_the_series_the_band_and_the_clues(app, agency_wa
     html = page.get_data(as_text=True)
     assert AGENCY in html
     assert "2025-03-19" in html
-    assert "<svg" in html
+    chart_url = re.search(r'<img class="series-chart" src="([^"]+)"', html).group(1)
+    chart = client.get(chart_url)
+    assert chart.mimetype == "image/svg+xml"
+    svg = chart.get_data(as_text=True)
+    assert svg.startswith("<svg")
+    assert "#c62828" in svg  # the surge day is drawn red, beside the grey ones
+    assert "#8a8f98" in svg
     assert "<table" in html
     assert "0–8" in html
     assert len(re.findall(r'href="/review/clues/\d+', html)) == 22

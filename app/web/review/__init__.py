@@ -8,10 +8,12 @@ from app.web.review import (  # noqa: E402,F401
     access,
     attachments,
     cases,
+    dashboard,
     exports,
     figures,
     hotline,
     reports,
     routes,
+    scenarios,
     warnings,
 )

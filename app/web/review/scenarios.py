@@ -19,7 +19,7 @@ from flask_babel import get_locale
 from flask_login import current_user
 from sqlalchemy import select
 
-from app.context import scenario_cache, scenario_set
+from app.context import scenario_set
 from app.extensions import db
 from app.models import Category, Department, Role, Situation
 from app.services import scenario_table, scenarios
@@ -89,8 +89,7 @@ def scenario_page(code: str) -> ResponseReturnValue:
     if scenario is None:
         abort(404)
     start, end, error = period(request.args, local_today())
-    result = scenario_table.table(db.session, scenario, start=start, end=end,
-                                  cache=scenario_cache())
+    result = scenario_table.table(db.session, scenario, start=start, end=end)
     # Supervisors may open clues; analysts see numbers only.
     dates: dict[str, Any] = {"from": start.isoformat(), "to": end.isoformat()}
     queue_links = {theme.key: url_for("review.queue_page", theme=theme.key, **dates)
