@@ -73,7 +73,8 @@ def read_secret_file(path: str) -> str:
     return text
 
 
-keys_cli = AppGroup("keys", help="The identity keypair.")
+keys_cli = AppGroup("keys", help="The identity and evidence keypairs: init, rotate, verify, "
+                              "split, destroy.")
 users_cli = AppGroup("users", help="Console users.")
 tokens_cli = AppGroup("tokens", help="Partner API tokens.")
 campaigns_cli = AppGroup("campaigns", help="Campaigns.")
@@ -157,16 +158,21 @@ def campaigns_create(slug: str, title: str, opens: str, deadline: str,
 
 
 def register(app: Flask) -> None:
+    from app.cli import key_lifecycle  # noqa: F401 (adds rotate, verify, split, destroy)
+    from app.cli.backup import backup_cli
     from app.cli.cases import cases_cli
     from app.cli.demo import demo_data, dev_setup
     from app.cli.exports import exports_cli
     from app.cli.hotline import hotline_cli
     from app.cli.outbox import outbox_cli
     from app.cli.reports import reports_cli
+    from app.cli.retention import purge_cli
+    from app.cli.stats import stats_cli
     from app.cli.warnings import warnings_cli
 
     for group in (keys_cli, users_cli, tokens_cli, campaigns_cli, audit_cli, outbox_cli,
-                  hotline_cli, exports_cli, cases_cli, warnings_cli, reports_cli):
+                  hotline_cli, exports_cli, cases_cli, warnings_cli, reports_cli,
+                  stats_cli, purge_cli, backup_cli):
         app.cli.add_command(group)
     app.cli.add_command(demo_data)
     app.cli.add_command(dev_setup)

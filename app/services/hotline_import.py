@@ -331,7 +331,7 @@ def import_file(session: DbSession, name: str, stream: IO[bytes], *,
                 continue
             seen[number] = mark
             batch.append((line, plan))
-        _store(session, batch, report, now=now, actor=actor)
+        _store(session, batch, report, receipt_key=receipt_key, now=now, actor=actor)
     audit.record(session, actor=actor, action="hotline.import",
                  details={"file": Path(name).name[:100], "imported": report.imported,
                           "related": report.related, "skipped": report.skipped,
@@ -343,7 +343,7 @@ def import_file(session: DbSession, name: str, stream: IO[bytes], *,
 
 
 def _store(session: DbSession, batch: list[tuple[int, hotline_store.Plan]],
-           report: ImportReport, *, now: datetime, actor: str) -> None:
+           report: ImportReport, *, receipt_key: str, now: datetime, actor: str) -> None:
     """One batch: orders already stored are skipped or refused, the rest added; one commit."""
     numbers = [plan.order["order_no"] for _line, plan in batch]
     stored = dict(session.execute(select(HotlineOrder.order_no, HotlineOrder.fingerprint)
@@ -352,7 +352,7 @@ def _store(session: DbSession, batch: list[tuple[int, hotline_store.Plan]],
     for line, plan in batch:
         number = plan.order["order_no"]
         if number in stored:
-            if stored[number] == plan.order["fingerprint"]:
+            if _same(stored[number], plan.order, receipt_key):
                 report.skipped += 1
             else:
                 report.rejected.append(Rejected(line, "该工单编号已以不同内容导入过"))
@@ -363,6 +363,14 @@ def _store(session: DbSession, batch: list[tuple[int, hotline_store.Plan]],
     report.imported += len(plans)
     report.related += sum(p.clue is not None for p in plans)
     report.disputed += sum(bool(p.order["disputed"]) for p in plans)
+
+
+def _same(stored: str, order: dict[str, Any], receipt_key: str) -> bool:
+    """A row already imported, also after retention replaced its fingerprint."""
+    if not stored.startswith(hotline.RETAINED + "$"):
+        return stored == order["fingerprint"]
+    return stored == hotline.retained_fingerprint(
+        {**order, "district": order["district_code"]}, receipt_key)
 
 
 def _summary_mail(session: DbSession, report: ImportReport, *, now: datetime) -> None:
