@@ -24,7 +24,8 @@ from app.api.routes import bearer_token
 from app.extensions import db, limiter
 from app.messages import status_label
 from app.models import Category, Clue, ClueEvent, Department, HotlineOrder, TokenChannel
-from app.ratelimit import token_key
+from app.ratelimit import count_token_failure, token_failures_exhausted, token_key
+from app.services import hotline
 from app.timeutil import parse_aware, rfc3339
 
 bp = Blueprint("open311", __name__, url_prefix="/open311/v2")
@@ -40,8 +41,11 @@ def _error(status: int, description: str) -> Any:
 def hotline_only(view: F) -> F:
     @functools.wraps(view)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
+        if token_failures_exhausted():
+            return _error(429, "too many wrong tokens from this address; try again later")
         row = bearer_token()
         if row is None:
+            count_token_failure()
             return _error(401, "missing or wrong Bearer token")
         if row.channel != TokenChannel.HOTLINE:
             return _error(403, "this token may not read Open311")
@@ -80,7 +84,7 @@ def services(fmt: str) -> Any:
 def service_definition(code: str, fmt: str) -> Any:
     if (refused := _json_only(fmt)) is not None:
         return refused
-    if db.session.get(Category, code) is None:
+    if "\x00" in code or db.session.get(Category, code) is None:
         return _error(404, "no such service")
     return jsonify({"service_code": code, "attributes": []})
 
@@ -135,7 +139,8 @@ def requests_(fmt: str) -> Any:
     ids = request.args.get("service_request_id")
     if ids:
         query = query.where(HotlineOrder.order_no.in_(
-            [i.strip() for i in ids.split(",") if i.strip()][:MAX_REQUESTS]))
+            [i.strip() for i in ids.split(",") if hotline.ORDER_NO.fullmatch(i.strip())]
+            [:MAX_REQUESTS]))
     else:
         try:
             start, end = _date("start_date"), _date("end_date")
@@ -147,7 +152,9 @@ def requests_(fmt: str) -> Any:
             query = query.where(HotlineOrder.received_at <= end)
         code = request.args.get("service_code")
         if code:
-            query = query.where(Clue.category_code.in_(code.split(",")))
+            # NUL never names a category, and PostgreSQL refuses it in a query.
+            query = query.where(Clue.category_code.in_(
+                [c for c in code.split(",") if "\x00" not in c]))
         status = request.args.get("status")
         if status == "closed":
             query = query.where(Clue.status.in_(CLOSED))
@@ -166,6 +173,8 @@ def requests_(fmt: str) -> Any:
 def request_(order_no: str, fmt: str) -> Any:
     if (refused := _json_only(fmt)) is not None:
         return refused
+    if not hotline.ORDER_NO.fullmatch(order_no):
+        return _error(404, "no such request")
     row = db.session.execute(
         select(HotlineOrder, Clue).join(Clue, Clue.id == HotlineOrder.clue_id)
         .where(HotlineOrder.order_no == order_no)).first()

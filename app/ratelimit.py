@@ -11,6 +11,7 @@ from __future__ import annotations
 import secrets
 
 from flask import current_app, g, request, session
+from limits import parse_many
 
 from app.security.ratekeys import anonymous_key
 from app.security.receipts import normalise
@@ -57,3 +58,41 @@ def token_key() -> str:
         header = request.headers.get("Authorization", "")
         return "t:" + _key("token:" + header[-16:])
     return f"t:{token.id}"
+
+
+# Failed Bearer tokens, counted per address under a scope of their own.
+# Flask-Limiter's decorators run after the token check (they count per
+# token), so wrong tokens are counted here, by hand, with its storage.
+FAILED_AUTH_SCOPE = "api-auth-failures"
+
+
+def _failed_token_limits() -> list:
+    return parse_many(current_app.config["JIDU_LIMIT_API_TOKEN_FAILURES"])
+
+
+def token_failures_exhausted() -> bool:
+    """Whether this address sent too many wrong tokens lately (then: 429, no look-up)."""
+    from app.extensions import limiter
+
+    if not limiter.enabled:
+        return False
+    key = client_key()
+    try:
+        return not all(limiter.limiter.test(item, key, FAILED_AUTH_SCOPE)
+                       for item in _failed_token_limits())
+    except Exception:  # noqa: BLE001 - as the limiter does: a store that is down turns no one away
+        current_app.logger.warning("rate limit storage unreachable: wrong tokens not limited")
+        return False
+
+
+def count_token_failure() -> None:
+    from app.extensions import limiter
+
+    if not limiter.enabled:
+        return
+    key = client_key()
+    try:
+        for item in _failed_token_limits():
+            limiter.limiter.hit(item, key, FAILED_AUTH_SCOPE)
+    except Exception:  # noqa: BLE001 - see token_failures_exhausted
+        current_app.logger.warning("rate limit storage unreachable: wrong tokens not counted")

@@ -32,4 +32,8 @@ def parse_aware(text: str) -> datetime:
     moment = datetime.fromisoformat(text)
     if moment.tzinfo is None:
         raise ValueError("the time needs an offset, e.g. +08:00")
-    return moment.astimezone(UTC)
+    try:
+        return moment.astimezone(UTC)
+    except OverflowError:
+        # 0001-01-01T00:00+08:00 or 9999-12-31T23:00-05:00: no such UTC time.
+        raise ValueError("the time is out of range") from None

@@ -7,7 +7,8 @@ from decimal import Decimal, InvalidOperation
 
 from email_validator import EmailNotValidError, validate_email
 
-MOBILE = re.compile(r"^1[3-9]\d{9}$")
+# [0-9], not \d: \d also matches Arabic-Indic and other Unicode digits.
+MOBILE = re.compile(r"1[3-9][0-9]{9}")
 
 # GB 32100-2015 统一社会信用代码: 18 characters from this alphabet (no I, O,
 # S, V, Z); the last is a check character, weighted modulo 31.
@@ -25,7 +26,7 @@ def normalise_mobile(text: str) -> str:
 
 
 def is_mainland_mobile(text: str) -> bool:
-    return bool(MOBILE.match(normalise_mobile(text)))
+    return bool(MOBILE.fullmatch(normalise_mobile(text)))
 
 
 def credit_code_check_char(first17: str) -> str:

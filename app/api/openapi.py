@@ -235,10 +235,12 @@ def document() -> dict[str, Any]:
                     "422": _error("`validation` with `fields`, `excluded` with `rules`, or "
                                   "`attachment_refused` with `fields` and `reasons` per file "
                                   "(nothing stored)"),
-                    "429": _error("rate limit of the token"),
+                    "429": _error("rate limit of the token, or too many wrong tokens from "
+                                  "this address"),
                     "503": _error("`not_configured`: no identity key yet, or "
                                   "`attachment_refused` with reason `not_configured` (no "
-                                  "evidence key yet)"),
+                                  "evidence key yet); `unavailable`: the database does not "
+                                  "answer for now (retry after `Retry-After` seconds)"),
                 }}},
             "/receipts/lookup": {"post": {
                 "summary": "A reporter's status and feedback by receipt",

@@ -98,7 +98,8 @@ def paths(bearer: list[dict[str, list[str]]]) -> dict[str, Any]:
                  "schema": {"type": "string"}}]
     auth = {"401": _error("`unauthorized`: missing or wrong token"),
             "403": _error("`forbidden`: not a hotline token"),
-            "429": _error("rate limit of the token")}
+            "429": _error("rate limit of the token, or too many wrong tokens from this "
+                          "address")}
     return {
         "/hotline/orders": {"post": {
             "summary": "Receive a 12345 work order",

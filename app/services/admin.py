@@ -69,7 +69,7 @@ def add_situation(session: DbSession, *, category: str, code: str, name: str, na
 def add_source_tag(session: DbSession, *, tag: str, label: str, actor: str,
                    now: datetime) -> SourceTag:
     errors = {}
-    if not TAG.match(tag):
+    if not TAG.fullmatch(tag):
         errors["tag"] = "slug"
     if not label.strip() or len(label) > 120:
         errors["label"] = "required" if not label.strip() else "too_long"

@@ -103,6 +103,23 @@ def load_user(session: DbSession, user_id: str) -> User | None:
     return user
 
 
+def sign_out(session: DbSession, *, user_id: int, now: datetime) -> None:
+    """Sign-out ends every session of the user, including copies of this one's cookie.
+
+    Why: a console session lives in a signed cookie. Clearing it in this
+    browser would leave a copy (a shared computer, a proxy's log) valid until
+    it expires; a new session version makes every copy worthless, at the
+    price of also signing the user out on their other devices.
+    """
+    user = session.get(User, user_id)
+    if user is None:
+        return
+    user.session_version += 1
+    audit.record(session, actor=f"user:{user.username}", action="auth.signed_out",
+                 target=f"user:{user.username}", now=now)
+    session.commit()
+
+
 def end_sessions(session: DbSession, *, user_id: int, actor: str, now: datetime) -> None:
     """End every session of a user at once (admin action, or a disabled account)."""
     user = session.get(User, user_id)

@@ -116,7 +116,10 @@ def open_download(session: DbSession, token: str, *, user_id: int, actor: str,
     Someone else's job, an unknown token and an expired file get the same
     answer, so that a token reveals nothing.
     """
-    job = session.scalar(select(ExportJob).where(ExportJob.token == token))
+    # Tokens are 32 hex digits; anything else (a NUL would reach PostgreSQL as
+    # a 500) is unknown without a query.
+    job = session.scalar(select(ExportJob).where(ExportJob.token == token)) if (
+        len(token) == 32 and all(ch in "0123456789abcdef" for ch in token)) else None
     if (job is None or job.requested_by_id != user_id or job.status != ExportStatus.DONE
             or not job.file_name):
         raise NotFound("no such export")

@@ -86,7 +86,8 @@ def _text(payload: Mapping[str, Any], key: str, errors: dict[str, str], *, limit
         if required:
             errors[name] = "required"
         return None
-    if not isinstance(value, str):
+    if not isinstance(value, str) or "\x00" in value:
+        # NUL: no person types it, and PostgreSQL cannot store it in text.
         errors[name] = "type"
         return None
     value = value.strip()

@@ -84,9 +84,10 @@ from app.web.review.forms import (
     ReasonForm,
     SettleForm,
 )
+from app.web.review.scenarios import theme_label, theme_rule
 
 # Where each role starts: the page it may open that it needs most.
-HOME = {"admin": "admin.index", "analyst": "review.cases_page"}
+HOME = {"admin": "admin.index", "analyst": "review.dashboard_page"}
 
 
 @bp.route("/login", methods=["GET", "POST"])
@@ -118,6 +119,8 @@ def login() -> ResponseReturnValue:
 def logout() -> ResponseReturnValue:
     form = ActionForm()
     if form.validate_on_submit():
+        if current_user.is_authenticated:
+            auth.sign_out(db.session, user_id=current_user.id, now=utcnow())
         logout_user()
         session.clear()
     return redirect(url_for("review.login"))
@@ -133,6 +136,9 @@ def _filters() -> queue.Filters:
         overdue=args.get("overdue") == "1", date_from=_date(args.get("from")),
         date_to=_date(args.get("to")), text=(args.get("q") or "").strip()[:100] or None,
     )
+    theme = (args.get("theme") or "").strip()[:200]
+    if theme:  # a scenario theme, linked from the scenario page
+        filters.theme, filters.theme_rule = theme, theme_rule(theme)
     if current_user.role == Role.LIAISON:
         filters.scope_department = current_user.department_code
     return filters
@@ -147,6 +153,7 @@ def queue_page() -> ResponseReturnValue:
                             cursor=args.get("after"))
     return render_template(
         "review/queue.html", page=page, filters=filters, args=args, now=utcnow(),
+        theme_name=theme_label(filters.theme),
         status_label=status_label, colour_labels=COLOUR_LABELS,
         categories=db.session.scalars(select(Category).order_by(Category.position)).all(),
         districts=db.session.scalars(select(District).order_by(District.position)).all(),
