@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import re
 from pathlib import Path
 from typing import Any
 
 from flask import Flask, has_request_context, request
+from flask.logging import default_handler
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from config import BASE_DIR, Config, config_from_env
@@ -51,14 +53,24 @@ def create_app(config: type[Config] | None = None, **overrides: Any) -> Flask:
 
     _init_extensions(app)
 
-    from app import api, cli, open311, web
+    from app import api, cli, context, open311, web
+    from app.services import theme_rollup
 
+    # The daily roll-ups count the themes of the configured scenario file,
+    # whichever door refreshes them (read through current_app on each call).
+    theme_rollup.use_themes(context.rolled_up_themes)
     web.register(app)
     api.register(app)
     open311.register(app)
     cli.register(app)
 
     logging.getLogger("werkzeug").addFilter(_RedactAddress())
+    # Flask-Limiter says "rate limit storage unreachable" (Redis down, limits
+    # now per process) on a logger of its own that has no handler: send it
+    # where the app's messages go (gunicorn's error log, the journal).
+    limiter_log = logging.getLogger("flask-limiter")
+    if default_handler not in limiter_log.handlers:
+        limiter_log.addHandler(default_handler)
     return app
 
 
@@ -76,10 +88,31 @@ def _select_locale() -> str:
     return str(current_app.config["BABEL_DEFAULT_LOCALE"])
 
 
+def _release_session(_error: BaseException | None) -> None:
+    """End the request's session even when its connection died (database restart).
+
+    Rolling back on a dead connection raises; from Flask-SQLAlchemy's own
+    teardown that would replace the answer already chosen (a JSON 503) with
+    gunicorn's bare HTML 500. Here the connection is dropped instead.
+    """
+    from sqlalchemy.exc import SQLAlchemyError
+
+    from app.extensions import db
+
+    try:
+        db.session.remove()
+    except SQLAlchemyError:
+        with contextlib.suppress(SQLAlchemyError):
+            db.session().invalidate()
+        db.session.registry.clear()
+
+
 def _init_extensions(app: Flask) -> None:
     from app.extensions import babel, csrf, db, limiter, login_manager, mail, migrate
 
     db.init_app(app)
+    # After Flask-SQLAlchemy's own teardown, so that it runs first (reverse order).
+    app.teardown_appcontext(_release_session)
     migrate.init_app(app, db, directory=str(BASE_DIR / "migrations"), render_as_batch=True)
     csrf.init_app(app)
     mail.init_app(app)

@@ -27,8 +27,15 @@ from app.models import (
     Exclusion,
     TokenChannel,
 )
-from app.ratelimit import client_key, receipt_key, session_key, token_key
-from app.services import attachments, campaigns, intake, lookup, people
+from app.ratelimit import (
+    client_key,
+    count_token_failure,
+    receipt_key,
+    session_key,
+    token_failures_exhausted,
+    token_key,
+)
+from app.services import campaigns, intake, lookup, people
 from app.services.attachments import AttachmentsRefused
 from app.services.errors import (
     CampaignClosed,
@@ -62,8 +69,11 @@ def require_token(*channels: TokenChannel) -> Callable[[F], F]:
     def decorator(view: F) -> F:
         @functools.wraps(view)
         def wrapper(*args: Any, **kwargs: Any) -> Any:
+            if token_failures_exhausted():
+                return error_response(429, "too_many_requests", _("请求过于频繁，请稍后再试。"))
             row = bearer_token()
             if row is None:
+                count_token_failure()
                 return error_response(401, "unauthorized", _("缺少或无效的访问令牌。"))
             if row.channel not in channels:
                 return error_response(403, "forbidden", _("该令牌无权调用此接口。"))
@@ -156,7 +166,7 @@ def create_clue() -> Any:
         body["attachments"] = [
             {"kind": row.kind, "mime": row.mime, "size": row.size_bytes,
              "removed": list(row.removed)}
-            for row in attachments.for_clue(db.session, submitted.clue_id)]
+            for row in submitted.files]
     return jsonify(body), 201
 
 

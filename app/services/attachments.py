@@ -24,12 +24,12 @@ import re
 import secrets
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import IO, cast
 
 from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PublicKey
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from app.models import Attachment, Clue
 from app.security import envelope, filecrypt, keystore
@@ -42,6 +42,10 @@ from app.uploads.sniff import FileType, Refused, sniff
 FOLDER = "attachments"
 NAME_MAX = 200
 _UNSAFE = re.compile(r"[\x00-\x1f\x7f/\\]")
+_STORAGE_NAME = re.compile(r"^[0-9a-f]{32}$")
+#: A file without a row may belong to a submission still being stored; one
+#: older than this cannot (gunicorn ends a request after JIDU_WEB_TIMEOUT).
+ORPHAN_GRACE = timedelta(hours=1)
 
 
 @dataclass(frozen=True)
@@ -194,6 +198,32 @@ def discard(prepared: Sequence[Prepared]) -> None:
     """Delete files written for a submission that was not stored."""
     for item in prepared:
         item.path.unlink(missing_ok=True)
+
+
+def sweep_orphans(session: DbSession, folder: Path, *, now: datetime,
+                  grace: timedelta = ORPHAN_GRACE) -> int:
+    """Delete files no row points to, left by a process killed between writing a
+    submission's files and committing it; returns how many.
+
+    Only files older than ``grace`` before both ``now`` and the newest row are
+    touched: a database restored from an older backup, or the wrong (empty)
+    database, must never make stored evidence look orphaned.
+    """
+    newest = session.scalar(select(func.max(Attachment.created_at)))
+    if newest is None or not folder.is_dir():
+        return 0
+    cutoff = (min(now, newest) - grace).timestamp()
+    old = sorted(p.name for p in folder.iterdir() if _STORAGE_NAME.match(p.name)
+                 and p.is_file() and p.stat().st_mtime < cutoff)
+    removed = 0
+    for start in range(0, len(old), 500):
+        batch = old[start:start + 500]
+        kept = set(session.scalars(select(Attachment.storage_name)
+                                   .where(Attachment.storage_name.in_(batch))))
+        for name in set(batch) - kept:
+            (folder / name).unlink(missing_ok=True)
+            removed += 1
+    return removed
 
 
 def record(session: DbSession, clue: Clue, prepared: Sequence[Prepared], *,

@@ -36,12 +36,25 @@ class Keys:
 
 
 @dataclass(frozen=True)
+class StoredFile:
+    kind: str
+    mime: str
+    size_bytes: int
+    removed: tuple[str, ...]
+
+
+@dataclass(frozen=True)
 class Submitted:
+    """What the reporter is told. Built before the commit, so that answering needs
+    no database: once it has committed, a database gone away cannot cost the
+    reporter their receipt."""
+
     clue_id: int
     tracking_no: str
     receipt: str
     submitted_at: datetime
     category: str
+    files: tuple[StoredFile, ...] = ()
 
 
 def notify_aad(tracking_no: str) -> bytes:
@@ -146,12 +159,15 @@ def _persist(session: DbSession, draft: Draft, *, campaign: Campaign | None, cha
     session.flush()
     notify.new_clue(session, clue, colour=colour_rules.suggest(session, clue, now).colour,
                     now=now)
+    rows = []
     if prepared and policy is not None and policy.public_key is not None:
-        attachments.record(session, clue, prepared, public_key=policy.public_key, actor=actor,
-                           now=now)
+        rows = attachments.record(session, clue, prepared, public_key=policy.public_key,
+                                  actor=actor, now=now)
+    submitted = Submitted(clue.id, tracking_no, receipt, now, draft.category, tuple(
+        StoredFile(r.kind, r.mime, r.size_bytes, tuple(r.removed)) for r in rows))
     try:
         session.commit()
     except IntegrityError:
         session.rollback()
         raise
-    return Submitted(clue.id, tracking_no, receipt, now, draft.category)
+    return submitted

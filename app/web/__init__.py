@@ -4,10 +4,12 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from flask import Flask, Response, jsonify, render_template, request
+from flask import Flask, Response, abort, current_app, jsonify, render_template, request
 from flask.typing import ResponseReturnValue
 from flask_babel import get_locale
+from flask_babel import gettext as _
 from flask_wtf.csrf import CSRFError
+from sqlalchemy.exc import OperationalError
 from werkzeug.exceptions import HTTPException
 
 from app.timeutil import local
@@ -31,7 +33,8 @@ def _security_headers(response: Response) -> Response:
         response.headers["Strict-Transport-Security"] = "max-age=31536000; includeSubDomains"
     lang = request.args.get("lang")
     if lang in ("zh_CN", "en"):
-        response.set_cookie("lang", lang, max_age=365 * 86400, samesite="Lax", httponly=True)
+        response.set_cookie("lang", lang, max_age=365 * 86400, samesite="Lax", httponly=True,
+                            secure=bool(current_app.config["SESSION_COOKIE_SECURE"]))
     return response
 
 
@@ -40,7 +43,21 @@ def format_local(moment: datetime | None, fmt: str = "%Y-%m-%d %H:%M") -> str:
 
 
 def _wants_json() -> bool:
-    return request.path.startswith("/api/") or request.path == "/healthz"
+    return request.path.startswith(("/api/", "/open311/")) or request.path == "/healthz"
+
+
+def _refuse_nul() -> None:
+    """400 for a NUL byte in a page's query or form: no person types one, and
+    PostgreSQL refuses it in a query (a 500). The API and Open311 check their
+    own input, so that their answers keep the order INTERFACES.md gives."""
+    if _wants_json():
+        return
+    values = [f"{k}{v}" for k, v in request.args.items(multi=True)]
+    if request.method == "POST" and request.mimetype in (
+            "application/x-www-form-urlencoded", "multipart/form-data"):
+        values += [f"{k}{v}" for k, v in request.form.items(multi=True)]
+    if any("\x00" in value for value in values):
+        abort(400)
 
 
 def register(app: Flask) -> None:
@@ -51,6 +68,7 @@ def register(app: Flask) -> None:
     app.register_blueprint(public_bp)
     app.register_blueprint(review_bp)
     app.register_blueprint(admin_bp)
+    app.before_request(_refuse_nul)
     app.after_request(_security_headers)
     app.add_template_filter(format_local, "local")
 
@@ -70,6 +88,19 @@ def register(app: Flask) -> None:
                               "message": error.description or error.name}}
             return jsonify(body), code
         return render_template("errors/error.html", code=code, reason=None), code
+
+    @app.errorhandler(OperationalError)
+    def _database_unavailable(error: OperationalError) -> ResponseReturnValue:
+        # The database did not answer (a restart, a fail-over, a lock held too
+        # long): a passing state, so 503 and "try again", not a fault of Jidu's.
+        # The pool checks connections before use: the next request reconnects.
+        app.logger.warning("database unavailable on %s %s: %s", request.method, request.path,
+                           type(error.orig).__name__)
+        retry = {"Retry-After": "30"}
+        if _wants_json():
+            body = {"error": {"code": "unavailable", "message": _("系统繁忙，请稍后再试")}}
+            return jsonify(body), 503, retry
+        return render_template("errors/error.html", code=503, reason=None), 503, retry
 
     @app.errorhandler(Exception)
     def _unexpected(error: Exception) -> ResponseReturnValue:

@@ -174,7 +174,7 @@ def report(tag: str | None = None) -> ResponseReturnValue:
     _prepare(form, reference)
     source_tag = None
     if tag is not None:
-        source_tag = tag[:40] if TAG.match(tag) else "unknown"
+        source_tag = tag[:40] if TAG.fullmatch(tag) else "unknown"
     problem = None
     excluded = [code for code, yes in form.exclusion_answers().items() if yes]
     if request.method == "GET":
@@ -239,7 +239,7 @@ def _submit(form: ReportForm, source_tag: str | None, tag: str | None,
         "tracking_no": submitted.tracking_no, "receipt": submitted.receipt,
         "date": local(submitted.submitted_at).strftime("%Y-%m-%d %H:%M"),
         "category": localized(category),
-        "attachments": stored_summaries(submitted.clue_id, sent),
+        "attachments": stored_summaries(submitted.clue_id, sent, submitted.files),
     }
     return redirect(url_for("public.done")), None
 
@@ -365,7 +365,7 @@ def _qr_target(tag: str | None) -> str:
     base = current_app.config["JIDU_BASE_URL"]
     if tag is None:
         return f"{base}/report"
-    if not TAG.match(tag):
+    if not TAG.fullmatch(tag):
         abort(404)
     return f"{base}/q/{tag}"
 
@@ -410,6 +410,8 @@ def too_many(error: Exception) -> ResponseReturnValue:
     if request.path.startswith("/api/"):
         return jsonify({"error": {"code": "too_many_requests",
                                   "message": _("请求过于频繁，请稍后再试。")}}), 429
+    if request.path.startswith("/open311/"):  # GeoReport's error shape
+        return jsonify([{"code": 429, "description": "too many requests; try again later"}]), 429
     wait = _("操作过于频繁，请过几分钟再点一次提交；您填写的内容都还在。")
     if request.method == "POST" and request.endpoint in ("public.report", "public.report_tagged"):
         # Limited before the view ran: give the form back with everything typed.

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+from collections.abc import Sequence
 from typing import IO, Any, cast
 
 from flask import current_app, jsonify, render_template, request
@@ -50,10 +51,13 @@ def ask_to_reselect(field: Any) -> None:
         field.errors = [*list(field.errors), str(RESELECT)]
 
 
-def stored_summaries(clue_id: int, sent: list[Upload]) -> list[dict[str, str]]:
+def stored_summaries(clue_id: int, sent: list[Upload],
+                     files: Sequence[Any] | None = None) -> list[dict[str, str]]:
     """What the reporter is told on the done page, file by file (names from the request:
-    the server cannot read the stored ones back)."""
-    rows = attachments.for_clue(db.session, clue_id)[-len(sent):] if sent else []
+    the server cannot read the stored ones back). ``files``: what intake stored, when it
+    says so itself (then the database is not asked again)."""
+    rows: Sequence[Any] = files if files is not None else (
+        attachments.for_clue(db.session, clue_id)[-len(sent):] if sent else [])
     return [{"name": attachments.clean_name(upload.filename)[:80],
              "kind": str(KINDS.get(row.kind, row.kind)), "size": size_label(row.size_bytes),
              "summary": removed_summary(row.kind, row.removed)}
@@ -118,8 +122,13 @@ def too_large(error: Exception) -> ResponseReturnValue:
     from app.uploads.request import UPLOAD_ENDPOINTS
 
     words = limits()
+    # Files make a request too large; a request within its limit was refused
+    # for a text field over MAX_FORM_MEMORY_SIZE, which no file caused.
+    files = request.endpoint in UPLOAD_ENDPOINTS and request.mimetype == "multipart/form-data" and (
+        request.content_length is None
+        or request.content_length > (request.max_content_length or 0))
     message = _("提交的附件合计过大。附件最多%(max_files)d个，每个不超过%(max_mb)d MB。", **words)
-    if request.endpoint not in UPLOAD_ENDPOINTS:
+    if not files:
         message = _("提交的内容过大，请精简后再试。")
     if request.path.startswith("/api/"):
         return jsonify({"error": {"code": "too_large", "message": message}}), 413
@@ -128,6 +137,8 @@ def too_large(error: Exception) -> ResponseReturnValue:
         if typed is not None:
             return _report_again(typed, message + _("您填写的其他内容都还在。"))
     back = _("请返回上一页，去掉过大的附件后再提交；返回后您填写的文字通常仍在。")
+    if not files:
+        back = _("请返回上一页，精简过长的文字后再提交。")
     return render_template("public/message.html", message=f"{message}{back}"), 413
 
 
