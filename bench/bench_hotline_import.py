@@ -1,6 +1,7 @@
 """Hotline import throughput: rows per second for a day's export, and at 100,000 rows.
 
 Usage: .venv/bin/python bench/bench_hotline_import.py [--rows 100000] [--postgres URL]
+       [--workers 1,2] [--json FILE]
 
 Writes a synthetic export in the hotline's own columns (tests/hotline_data.py:
 about 30 % enforcement-related, 2 % disputed, every row with a caller to
@@ -12,6 +13,7 @@ rows per second for 100,000 orders on this machine (2 cores).
 from __future__ import annotations
 
 import argparse
+import json
 import secrets
 import sys
 import tempfile
@@ -32,7 +34,7 @@ from config import TestingConfig  # noqa: E402
 from tests import hotline_data  # noqa: E402
 
 
-def run(url: str, rows: int, folder: Path, workers: int) -> None:
+def run(url: str, rows: int, folder: Path, workers: int) -> float:
     class Config(TestingConfig):
         SQLALCHEMY_DATABASE_URI = url
         INSTANCE_DIR = folder / "instance"
@@ -54,9 +56,12 @@ def run(url: str, rows: int, folder: Path, workers: int) -> None:
         seconds = time.perf_counter() - started
         stored = db.session.scalar(select(func.count(HotlineOrder.id)))
         clues = db.session.scalar(select(func.count(Clue.id)))
+        db.session.remove()
+        db.engine.dispose()
     print(f"  {url.split(':')[0]:<22} workers {workers}  {rows:>8,} rows  {seconds:6.1f} s  "
           f"{rows / seconds:7,.0f} rows/s  (orders {stored:,}, clues {clues:,}, "
           f"disputes {report.disputed:,}, refused {len(report.rejected)})", flush=True)
+    return rows / seconds
 
 
 def main() -> None:
@@ -64,13 +69,18 @@ def main() -> None:
     parser.add_argument("--rows", type=int, default=100_000)
     parser.add_argument("--postgres", help="also run on this PostgreSQL database (it is reset)")
     parser.add_argument("--workers", default="1,2", help="worker processes to try, e.g. 1,2")
+    parser.add_argument("--json", type=Path, default=None, help="write the figures here")
     args = parser.parse_args()
+    found = []
     for workers in [int(w) for w in args.workers.split(",")]:
         with tempfile.TemporaryDirectory() as tmp:
             folder = Path(tmp)
-            run(f"sqlite:///{folder / 'bench.sqlite3'}", args.rows, folder, workers)
-            if args.postgres:
-                run(args.postgres, args.rows, folder, workers)
+            for backend, url in [("sqlite", f"sqlite:///{folder / 'bench.sqlite3'}")] + (
+                    [("postgresql", args.postgres)] if args.postgres else []):
+                found.append({"backend": backend, "workers": workers, "rows": args.rows,
+                              "rows_per_s": run(url, args.rows, folder, workers)})
+    if args.json:
+        args.json.write_text(json.dumps({"hotline_import": found}, indent=1), encoding="utf-8")
 
 
 if __name__ == "__main__":

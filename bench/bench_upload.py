@@ -1,6 +1,6 @@
 """Peak memory of a 20 MB evidence upload, and of its download.
 
-    .venv/bin/python bench/bench_upload.py [--mb 19.5] [--kinds jpeg,pdf]
+    .venv/bin/python bench/bench_upload.py [--mb 19.5] [--kinds jpeg,pdf] [--json FILE]
 
 A real server (Werkzeug, threaded) answers ``POST /api/v1/clues`` as
 multipart; a separate client process streams the file from disk, so the
@@ -184,7 +184,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--mb", type=float, default=19.5, help="file size (limit: 20 MiB)")
     parser.add_argument("--kinds", default="jpeg,pdf")
+    parser.add_argument("--json", type=Path, default=None, help="write the figures here")
     args = parser.parse_args()
+    found = []
     with tempfile.TemporaryDirectory() as folder:
         tmp = Path(folder)
         files = {}
@@ -226,7 +228,12 @@ def main() -> None:
                   f" {took:6.2f}s   {mib(down_rss):>21} {mib(down_traced):>17}")
             print(f"       removed: {answer['attachments'][0]['removed']};"  # type: ignore[index]
                   f" stored {mib(size)} decrypted")
+            found.append({"kind": kind, "bytes": path.stat().st_size, "upload_rss": up_rss,
+                          "upload_traced": traced, "seconds": took, "download_rss": down_rss,
+                          "download_traced": down_traced})
         server.shutdown()
+    if args.json:
+        args.json.write_text(json.dumps({"upload": found}, indent=1), encoding="utf-8")
 
 
 if __name__ == "__main__":

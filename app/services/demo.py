@@ -54,8 +54,12 @@ STORIES = {
     "quality": "同样的{thing}，两个执法中队的要求不一致，整改后又被要求按另一标准重做。",
     "other": "执法人员检查{thing}时态度粗暴，暗示可以“通融”，让人很不安。",
 }
+# Five of them are about lodging, so that every theme of the hotel scenario
+# (app/data/scenarios.json) has demo clues: safety, registration, rental,
+# prices and refunds.
 THINGS = ["民宿消防设施", "渔船证照", "餐饮后厨卫生", "店招广告", "货车运输证", "海鲜摊位价格标签",
-          "宾馆入住登记", "冷库安全生产", "网约房备案", "加油站环保检测"]
+          "宾馆入住登记", "冷库安全生产", "网约房备案", "加油站环保检测", "民宿房价明码标价",
+          "酒店退订退款纠纷"]
 
 
 @dataclass(frozen=True)

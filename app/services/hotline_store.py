@@ -13,19 +13,20 @@ from __future__ import annotations
 import json
 import secrets
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import JSON, Table, insert, select
+from sqlalchemy import insert, select
 
 from app.extensions import Base
 from app.models import ClueStatus
 from app.models.clue import identity_aad
-from app.models.types import UTCDateTime
 from app.security import envelope, receipts
-from app.services import audit, counts, screening
+from app.services import audit, counts, rollup, screening
+from app.services.bulk_write import insert_many as _insert_many
 from app.services.disputes import SETTLE_WITHIN
 from app.services.types import DbSession
+from app.timeutil import local
 
 if TYPE_CHECKING:
     from app.services.hotline import OrderInput
@@ -92,56 +93,6 @@ def plan(item: OrderInput, verdict: screening.Verdict, *, fingerprint_: str,
     return result
 
 
-def _table(name: str) -> Table:
-    # Core tables, not the ORM classes: the ORM's bulk path costs more per row
-    # than the insert itself, and these rows need no ORM events.
-    return Base.metadata.tables[name]
-
-
-def _insert_many(session: DbSession, name: str, rows: list[dict[str, Any]]) -> None:
-    """Many rows at once: executemany on SQLite, COPY on PostgreSQL.
-
-    psycopg's executemany sends each row as a statement of its own; COPY
-    streams them, inside the same transaction, triggers (the search index)
-    firing as for INSERT. Values are converted as the column types would:
-    aware times to naive UTC, JSON to text.
-    """
-    if not rows:
-        return
-    table = _table(name)
-    if session.get_bind().dialect.name != "postgresql":
-        session.execute(insert(table), rows)
-        return
-    columns = list(rows[0])
-    kinds = [_pg_kind(table.c[column].type) for column in columns]
-    driver = session.connection().connection.driver_connection
-    if driver is None:  # pragma: no cover - a live connection always has one
-        raise RuntimeError("no database connection")
-    statement = f"COPY {table.name} ({', '.join(columns)}) FROM STDIN"
-    with driver.cursor() as cursor, cursor.copy(statement) as copy:
-        for row in rows:
-            copy.write_row([_pg_value(kind, row[column])
-                            for kind, column in zip(kinds, columns, strict=True)])
-
-
-def _pg_kind(column_type: Any) -> str:
-    if isinstance(column_type, UTCDateTime):
-        return "time"
-    if isinstance(column_type, JSON):
-        return "json"
-    return "plain"
-
-
-def _pg_value(kind: str, value: Any) -> Any:
-    if value is None:
-        return None
-    if kind == "time":
-        return value.astimezone(UTC).replace(tzinfo=None)
-    if kind == "json":
-        return json.dumps(value, ensure_ascii=False)
-    return value
-
-
 def _event(clue_id: int, kind: str, *, now: datetime, actor: str, data: dict[str, Any],
            to_status: str | None = None) -> dict[str, Any]:
     return {"clue_id": clue_id, "at": now, "kind": kind, "actor_user_id": None,
@@ -154,7 +105,7 @@ def insert_clues(session: DbSession, rows: list[dict[str, Any]], *, now: datetim
     """New hotline clues with their 'submitted' events and counts; returns their ids."""
     if not rows:
         return []
-    clues = _table("clues")
+    clues = Base.metadata.tables["clues"]
     # Plain executemany, then the ids by tracking number: RETURNING with the
     # rows' order kept costs one statement per row on SQLite.
     _insert_many(session, "clues", rows)
@@ -167,6 +118,7 @@ def insert_clues(session: DbSession, rows: list[dict[str, Any]], *, now: datetim
                data={"channel": "hotline", "order_no": number, "real_name": row["real_name"]})
         for clue_id, row, number in zip(ids, rows, order_nos, strict=True)])
     counts.bump(session, {ClueStatus.RECEIVED: len(ids)})
+    rollup.mark(session, {local(row["created_at"]).date() for row in rows})
     return ids
 
 
@@ -186,7 +138,7 @@ def store(session: DbSession, plans: list[Plan], *, now: datetime, actor: str) -
                          "departments": [p.order["dispatched_to"]]
                          if p.order["dispatched_to"] else [], "opened_by": actor}
                         for p in disputed]
-        table = _table("disputes")
+        table = Base.metadata.tables["disputes"]
         dispute_ids = list(session.scalars(
             insert(table).returning(table.c.id, sort_by_parameter_order=True), dispute_rows))
         events = []
