@@ -6,7 +6,7 @@ HOST ?= 127.0.0.1
 PORT ?= 5000
 FLASK := $(BIN)/flask --app wsgi
 
-.PHONY: run test lint setup translations messages bench clean
+.PHONY: run test lint audit setup translations messages bench clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -50,8 +50,36 @@ lint: $(VENV)/.installed-dev
 	$(BIN)/ruff check .
 	$(BIN)/mypy app
 
-test: $(VENV)/.installed-dev translations lint
+# axe-core for the accessibility test, pinned in tests/browser/package-lock.json.
+# Without npm the test skips with the reason (fails under CI=true).
+AXE_STAMP := tests/browser/node_modules/.installed
+$(AXE_STAMP): tests/browser/package.json tests/browser/package-lock.json
+	@if command -v npm >/dev/null 2>&1; then \
+		npm ci --prefix tests/browser --no-audit --no-fund --silent && touch $@; \
+	else echo "npm is missing (apt-get install npm): accessibility test not set up"; fi
+
+# Everything, the slow crash and injection suites included; for a quick
+# round while working: .venv/bin/python -m pytest -m "not slow".
+test: $(VENV)/.installed-dev translations lint $(AXE_STAMP)
 	$(BIN)/python -m pytest
+
+# Known vulnerabilities in the installed dependencies: fails on one that has a
+# fixed version (.ci/pip_audit.py). Needs pypi.org's JSON API; without it,
+# says "skipped" (and fails under CI=true unless JIDU_AUDIT_OFFLINE=skip).
+audit: $(VENV)/.installed-dev
+	$(BIN)/python .ci/pip_audit.py
+
+# Every benchmark (bench/run.py) at each of SIZES clues, on SQLite and, when
+# BENCH_DATABASE_URL is set (its tables are dropped), on PostgreSQL; prints
+# one table. The full run rewrites bench/RESULTS.md; other SIZES (the quick
+# round: make bench SIZES=10000) write bench/.data/RESULTS-quick.md. Intake
+# under load needs wrk (apt-get install wrk); without it, it says so.
+SIZES ?= 10000,100000,1000000
+BENCH_FULL := 10000,100000,1000000
+bench: $(VENV)/.installed-dev
+	$(BIN)/python bench/run.py --sizes $(SIZES) \
+		$(if $(BENCH_DATABASE_URL),--postgres $(BENCH_DATABASE_URL)) \
+		--write $(if $(subst $(BENCH_FULL),,$(SIZES)),bench/.data/RESULTS-quick.md,bench/RESULTS.md)
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

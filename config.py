@@ -48,6 +48,28 @@ def _int(name: str, default: int) -> int:
         raise ConfigError(f"{name} must be a whole number, not {value!r}") from exc
 
 
+def _engine_options(url: str) -> dict[str, object]:
+    # pre_ping: a pooled connection that PostgreSQL closed (restart, idle
+    # timeout, fail-over) is replaced instead of failing a reporter's
+    # submission. hide_parameters: a logged database error never carries
+    # submitted values.
+    options: dict[str, object] = {"pool_pre_ping": True, "hide_parameters": True}
+    if url.startswith("sqlite"):
+        return options
+    options.update(
+        pool_size=_int("JIDU_DB_POOL_SIZE", 5),
+        max_overflow=_int("JIDU_DB_MAX_OVERFLOW", 5),
+        pool_timeout=_int("JIDU_DB_POOL_TIMEOUT", 10),
+        pool_recycle=_int("JIDU_DB_POOL_RECYCLE", 1800),
+    )
+    if url.startswith("postgresql"):
+        # application_name shows which connections are Jidu's in
+        # pg_stat_activity; connect_timeout keeps an unreachable database
+        # from holding a request for the operating system's minutes.
+        options["connect_args"] = {"application_name": "jidu", "connect_timeout": 5}
+    return options
+
+
 class Config:
     #: Where the embedded database, the data directory and (in development
     #: only) the key passphrase live.
@@ -58,13 +80,18 @@ class Config:
     SQLALCHEMY_DATABASE_URI = os.environ.get(
         "DATABASE_URL", f"sqlite:///{INSTANCE_DIR / 'jidu.sqlite3'}"
     )
-    # pre_ping: a pooled connection that PostgreSQL closed (restart, idle
-    # timeout) is replaced instead of failing the reporter's submission.
-    # hide_parameters: a logged database error never carries submitted values.
-    SQLALCHEMY_ENGINE_OPTIONS: dict[str, object] = {
-        "pool_pre_ping": True,
-        "hide_parameters": True,
-    }
+    #: Connection pool of each process on PostgreSQL (ignored on SQLite).
+    #: JIDU_DB_POOL_SIZE (5) connections are kept open, JIDU_DB_MAX_OVERFLOW (5)
+    #: more opened under load; a request waits JIDU_DB_POOL_TIMEOUT seconds (10)
+    #: for one, then fails rather than queueing without end. Size it against
+    #: PostgreSQL's max_connections (100 by default): hosts x gunicorn workers
+    #: x (pool + overflow), plus the workers and timers, must stay below it.
+    #: A gunicorn worker serves JIDU_WEB_THREADS requests at once (4), so
+    #: the pool should not be smaller than that.
+    #: JIDU_DB_POOL_RECYCLE: connections older than this many seconds (1800)
+    #: are replaced, so that a firewall or pgbouncer dropping idle ones is
+    #: never seen by a request.
+    SQLALCHEMY_ENGINE_OPTIONS: dict[str, object] = _engine_options(SQLALCHEMY_DATABASE_URI)
 
     #: SECRET_KEY: signs sessions and CSRF tokens. Required in production.
     SECRET_KEY = os.environ.get("SECRET_KEY")
@@ -90,6 +117,14 @@ class Config:
     #: every process and host; otherwise they live in this process's memory.
     REDIS_URL = os.environ.get("REDIS_URL")
     RATELIMIT_STORAGE_URI = REDIS_URL or "memory://"
+    # If Redis stops answering, each process counts in its own memory until
+    # it is back (checked again with growing pauses): limits are then per
+    # process, but reporters are never turned away with a 500 because the
+    # limiter's store is down. The short timeouts keep a hung Redis from
+    # holding requests.
+    RATELIMIT_IN_MEMORY_FALLBACK_ENABLED = bool(REDIS_URL)
+    RATELIMIT_STORAGE_OPTIONS: dict[str, object] = (
+        {"socket_connect_timeout": 2, "socket_timeout": 2} if REDIS_URL else {})
     RATELIMIT_HEADERS_ENABLED = True
     #: JIDU_RATELIMITS: false switches every rate limit off (load tests only).
     RATELIMIT_ENABLED = _bool("JIDU_RATELIMITS", True)
@@ -100,9 +135,15 @@ class Config:
     JIDU_DEADLINE_ORANGE_WORKDAYS = _int("JIDU_DEADLINE_ORANGE_WORKDAYS", 3)
     JIDU_DEADLINE_YELLOW_WORKDAYS = _int("JIDU_DEADLINE_YELLOW_WORKDAYS", 7)
 
-    #: JIDU_TRUSTED_PROXIES: how many reverse proxies (e.g. nginx) stand in
-    #: front of the app; their X-Forwarded-For is then believed, so that rate
-    #: limits see the real client. 0 (default): trust no header.
+    #: JIDU_TRUSTED_PROXIES: how many reverse proxies stand in front of the
+    #: app, each appending to X-Forwarded-For (nginx alone: 1; a load balancer
+    #: and nginx: 2). The address that many entries from the right end of the
+    #: header is taken as the client's, so that per-address rate limits see
+    #: the real client and not nginx; entries further left, which the client
+    #: may have written itself, are ignored. 0 (default): no header is
+    #: believed. Set it only when the app cannot be reached except through
+    #: those proxies. The address is used only for the rate-limit key (a
+    #: keyed hash that changes daily) and is never stored or logged.
     JIDU_TRUSTED_PROXIES = _int("JIDU_TRUSTED_PROXIES", 0)
 
     #: Rate limits, in Flask-Limiter notation ("N per minute;M per hour").
@@ -118,6 +159,12 @@ class Config:
     JIDU_LIMIT_LOOKUP_RECEIPT = os.environ.get("JIDU_LIMIT_LOOKUP_RECEIPT", "10 per minute")
     #: Per partner token, for every /api/v1 call made with it.
     JIDU_LIMIT_API_TOKEN = os.environ.get("JIDU_LIMIT_API_TOKEN", "600 per minute")
+    #: Wrong or missing Bearer tokens per address (API and Open311): past
+    #: this, the address gets 429 without a look-up until the window ends.
+    #: Short on purpose: a partner retrying with a revoked token recovers a
+    #: minute after its new token is in place.
+    JIDU_LIMIT_API_TOKEN_FAILURES = os.environ.get("JIDU_LIMIT_API_TOKEN_FAILURES",
+                                                   "30 per minute")
 
     #: MAIL_SERVER and friends: SMTP relay for notifications. Without
     #: MAIL_SERVER, mail is written to ``JIDU_DATA_DIR/mail`` instead.
@@ -145,6 +192,16 @@ class Config:
     #: JIDU_DIGEST_HOUR: local hour (Asia/Shanghai) from which supervisors'
     #: daily digest of due and overdue items is sent.
     JIDU_DIGEST_HOUR = _int("JIDU_DIGEST_HOUR", 8)
+
+    #: JIDU_SCENARIOS_FILE: the scenarios (场景) of the insight side, as JSON:
+    #: themes that set complaints against enforcement cases (/review/scenarios)
+    #: and make the "theme" series of early warning. Format and checks in
+    #: app/services/scenario_config.py; a wrong file is refused with a message
+    #: naming the scenario and theme. Default: the shipped 酒店民宿业执法监督
+    #: scenario, app/data/scenarios.json.
+    JIDU_SCENARIOS_FILE = Path(
+        os.environ.get("JIDU_SCENARIOS_FILE") or BASE_DIR / "app" / "data" / "scenarios.json"
+    )
 
     #: JIDU_XLSX_INLINE_ROWS: an XLSX export of the queue with up to this many
     #: rows is built while the reviewer waits; a larger one becomes a
@@ -182,6 +239,37 @@ class Config:
     # form. Uploads are spooled to an anonymous temporary file by Werkzeug,
     # never held in memory whole.
     JIDU_UPLOAD_REQUEST_BYTES = (JIDU_MAX_ATTACHMENTS * JIDU_MAX_ATTACHMENT_MB + 1) * 1024 * 1024
+
+    #: Retention (``flask purge run``, services/retention.py). A reporter's
+    #: identity, notify-me address and evidence files, and a hotline caller,
+    #: are destroyed JIDU_RETENTION_DAYS (365) after the clue was closed:
+    #: long enough for the reporter to rate the result and for a reopening,
+    #: the reconsideration (60 days) and litigation (6 months) periods against
+    #: the agency's decision, and the annual review of the campaign; what
+    #: follows needs figures, not people. Clue text and every statistic stay.
+    JIDU_RETENTION_DAYS = _int("JIDU_RETENTION_DAYS", 365)
+    #: JIDU_CAMPAIGN_RETENTION_DAYS: the backstop. Clues of a campaign whose
+    #: deadline passed this long ago (730) lose identity and evidence whatever
+    #: their state, so that no reporter stays identifiable without end because
+    #: a clue was never closed. 0 switches the backstop off.
+    JIDU_CAMPAIGN_RETENTION_DAYS = _int("JIDU_CAMPAIGN_RETENTION_DAYS", 730)
+
+    #: Backups (``flask backup create``, services/backup.py): written to
+    #: JIDU_BACKUP_DIR (default ``instance/backups``; never inside
+    #: JIDU_DATA_DIR), encrypted with AES-256-GCM under a key derived from
+    #: JIDU_BACKUP_KEY (at least 32 characters; the backup commands refuse to
+    #: run without it). Keep a copy of JIDU_BACKUP_KEY, JIDU_RECEIPT_KEY and
+    #: SECRET_KEY apart from the backups: a backup is useless without them.
+    JIDU_BACKUP_DIR = Path(os.environ.get("JIDU_BACKUP_DIR", INSTANCE_DIR / "backups"))
+    JIDU_BACKUP_KEY = os.environ.get("JIDU_BACKUP_KEY")
+    #: JIDU_BACKUP_KEEP_DAYS: ``backup prune`` deletes backups older than this
+    #: (30). A backup still holds what a later purge destroyed, so it may not
+    #: exceed JIDU_RETENTION_DAYS; with both, nothing lives longer than their
+    #: sum after closure.
+    JIDU_BACKUP_KEEP_DAYS = _int("JIDU_BACKUP_KEEP_DAYS", 30)
+    #: JIDU_PG_BIN: folder holding pg_dump and pg_restore (default: PATH, else
+    #: the newest /usr/lib/postgresql/*/bin); at least the server's version.
+    JIDU_PG_BIN = os.environ.get("JIDU_PG_BIN")
 
     BABEL_DEFAULT_LOCALE = "zh_CN"
     BABEL_DEFAULT_TIMEZONE = "Asia/Shanghai"
@@ -223,6 +311,9 @@ class ProductionConfig(Config):
             )
         if len(os.environ["SECRET_KEY"]) < 32 or len(os.environ["JIDU_RECEIPT_KEY"]) < 32:
             raise ConfigError("SECRET_KEY and JIDU_RECEIPT_KEY need at least 32 characters")
+        if cls.JIDU_BACKUP_KEEP_DAYS > cls.JIDU_RETENTION_DAYS:
+            raise ConfigError("JIDU_BACKUP_KEEP_DAYS may not exceed JIDU_RETENTION_DAYS: "
+                              "backups would keep what the purge destroyed")
 
 
 class DevelopmentConfig(Config):
@@ -244,6 +335,8 @@ class TestingConfig(Config):
     # the code (SecureDrop's insecure_scrypt idea).
     JIDU_SCRYPT_LOG2N = 10
     RATELIMIT_STORAGE_URI = "memory://"
+    RATELIMIT_IN_MEMORY_FALLBACK_ENABLED = False
+    RATELIMIT_STORAGE_OPTIONS: dict[str, object] = {}
     RATELIMIT_ENABLED = True
     MAIL_SERVER = None
     # Tests build export jobs by calling the runner, so that no thread
