@@ -136,7 +136,7 @@ if [ -z "$(sql "SELECT 1 FROM campaigns WHERE slug = '$slug'")" ]; then
 fi
 if [ -z "$(sql "SELECT 1 FROM users WHERE username = 'stage-reviewer'")" ]; then
     jidu_flask users create stage-reviewer --role reviewer --email reviewer@stage.invalid \
-        --password-file "$(secret_file reviewer-password.txt)" | head -n 1
+        --password-file "$(secret_file reviewer-password.txt)" | sed -n 1p
 fi
 TOKEN=$(jidu_flask tokens create --channel app --name "smoke $(date -u +%FT%TZ)" | tail -n 1)
 
@@ -265,7 +265,7 @@ upload_limit=$(set -a && . "$ENV_FILE" && cd "$ROOT" \
 "$PY" "$ROOT/deploy/smoke.py" --url "https://localhost:$HTTPS_PORT" --cacert "$STAGE/tls/cert.pem" \
     --http-url "http://localhost:$HTTP_PORT" --token "$TOKEN" --mail-dir "$STAGE/data/mail" \
     --upload-limit "$upload_limit"
-[ -n "$(redis-cli -u "$REDIS" --scan --pattern 'LIMITS*' | head -n 1)" ] \
+[ -n "$(redis-cli -u "$REDIS" --scan --pattern 'LIMITS*' | sed -n 1p)" ] \
     || die "no rate-limit counters in Redis"
 echo "ok   rate-limit counters are in Redis ($REDIS)"
 if grep -l '127\.0\.0\.1\|::1' "$STAGE/log/jidu-access.log" "$STAGE/log/gunicorn-access.log"; then

@@ -132,7 +132,7 @@ def loading(session: DbSession, tables: Sequence[str], *, fresh: bool) -> Iterat
     for key in keys:
         connection.execute(DropConstraint(key))
     for index in indexes:
-        index.drop(connection)
+        index.drop(connection, checkfirst=True)
     if fresh and not sqlite:
         search.uninstall(connection)
     session.commit()
@@ -142,7 +142,7 @@ def loading(session: DbSession, tables: Sequence[str], *, fresh: bool) -> Iterat
         session.rollback()
         connection = session.connection()
         for index in indexes:
-            index.create(connection)
+            index.create(connection, checkfirst=True)
         if fresh and not sqlite:
             search.install(connection)
         for key in keys:
