@@ -195,7 +195,7 @@ class _Maker:
         rows: dict[str, list[dict[str, Any]]] = {name: [] for name in TABLES}
         per_status: dict[str, int] = {}
         days: set[date] = set()
-        # The commonest draws made for the whole batch at once (a third of the cost).
+        # The commonest draws made for the whole batch at once: cheaper than one by one.
         drawn: list[tuple[str, list[Any]]] = [
             ("category", categories), ("status", statuses), ("channel", CHANNELS),
             ("agency", AGENCIES), ("named", AGENCIES), ("district", districts),

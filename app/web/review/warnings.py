@@ -77,9 +77,7 @@ def warnings_page() -> ResponseReturnValue:
 @bp.get("/warnings/<int:warning_id>")
 @roles_required(*VIEW_ROLES)
 def warning_page(warning_id: int) -> ResponseReturnValue:
-    warning = db.session.get(EarlyWarning, warning_id)
-    if warning is None:
-        abort(404)
+    warning = db.get_or_404(EarlyWarning, warning_id)
     themes = _themes()
     detail = warnings.detail(db.session, warning, themes)
     acknowledger = (db.session.get(User, warning.acknowledged_by_id)
@@ -94,10 +92,7 @@ def warning_page(warning_id: int) -> ResponseReturnValue:
 @roles_required(*VIEW_ROLES)
 def warning_chart(warning_id: int) -> ResponseReturnValue:
     """The warning's series as an SVG drawn on the server (numbers: the page's table)."""
-    warning = db.session.get(EarlyWarning, warning_id)
-    if warning is None:
-        abort(404)
-    days = warnings.detail(db.session, warning, _themes()).days
+    days = warnings.detail(db.session, db.get_or_404(EarlyWarning, warning_id), _themes()).days
     svg = charts.band(tuple(d.day for d in days), tuple(d.count for d in days),
                       tuple(round(d.expected, 2) for d in days), tuple(d.upper for d in days),
                       tuple(d.flag is not None for d in days),
