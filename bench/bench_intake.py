@@ -24,7 +24,10 @@ the same connections and duration, after a short warm-up each:
   receipt page).
 
 Only the expected answers (200, 201, 302) count; anything else is reported
-as an error, and the clues stored are counted against them afterwards. Rate
+as an error, and the clues stored are counted against them afterwards. The
+workers' CPU time per answered request is read from /proc too: on a shared
+machine it says what the rates would be limited by on an idle one (with
+PostgreSQL, the database's own work is not in it). Rate
 limits are raised for the run through their settings (JIDU_LIMIT_*): one
 address and one session send everything here. Aims (issue 7): the API at
 least 40 % of the ceiling, the form 30 %, p99 under 100 ms at 32 connections.
@@ -137,6 +140,7 @@ def server(url: str, folder: Path) -> Iterator[tuple[str, dict[str, str]]]:
             time.sleep(0.5)
         else:
             raise SystemExit("gunicorn did not answer /healthz within a minute")
+        env["BENCH_GUNICORN_PID"] = str(process.pid)
         yield base, env
     finally:
         os.killpg(process.pid, signal.SIGTERM)
@@ -187,6 +191,20 @@ def wrk(base: str, mode: str, args: list[str], *, seconds: int,
             "errors": sum(other.values()) + sum(raw["errors"].values())}
 
 
+def workers_cpu(master: int) -> float:
+    """Seconds of CPU the gunicorn workers (the master's children) have used."""
+    tick = os.sysconf("SC_CLK_TCK")
+    total = 0.0
+    for children in Path(f"/proc/{master}/task").glob("*/children"):
+        for pid in children.read_text().split():
+            try:
+                fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+            except OSError:  # a worker that just exited
+                continue
+            total += (int(fields[11]) + int(fields[12])) / tick
+    return total
+
+
 def stored(url: str) -> dict[str, int]:
     from sqlalchemy import create_engine, text
 
@@ -216,13 +234,21 @@ def measure(url: str, folder: Path, *, seconds: int, connections: int) -> dict[s
         plans = {"ping": [], "api": [env["BENCH_TOKEN"]], "form": [cookie, csrf]}
         result: dict[str, Any] = {"workers": workers, "threads": threads,
                                   "connections": connections, "seconds": seconds}
+        master = int(env["BENCH_GUNICORN_PID"])
         for mode, args in plans.items():
             warm = wrk(base, mode, args, seconds=3, connections=connections)
+            before = workers_cpu(master)
             result[mode] = wrk(base, mode, args, seconds=seconds, connections=connections)
+            spent = workers_cpu(master) - before
             result[mode]["answered_in_all"] = warm["ok"] + result[mode]["ok"]
+            # The workers' own CPU time per answered request: what the figures
+            # would be limited by on an idle machine, whatever else ran here.
+            result[mode]["cpu_ms"] = 1000 * spent / max(result[mode]["ok"], 1)
         counts = stored(url)
         for mode, channel in (("api", "app"), ("form", "web")):
             result[mode]["ratio"] = result[mode]["rps"] / max(result["ping"]["rps"], 1e-9)
+            result[mode]["cpu_ratio"] = result["ping"]["cpu_ms"] / max(result[mode]["cpu_ms"],
+                                                                       1e-9)
             # Every 201 or 302 answered (warm-up included) should be a stored clue.
             result[mode]["stored"] = counts.get(channel, 0)
     return result
@@ -233,13 +259,13 @@ def report(results: dict[str, dict[str, Any]]) -> None:
         print(f"\n{backend}: gunicorn {result['workers']} workers × {result['threads']} "
               f"threads, {result['connections']} connections, {result['seconds']} s each")
         print(f"  {'target':<24}{'req/s':>9}{'p50 ms':>9}{'p99 ms':>9}{'of ceiling':>12}"
-              f"{'errors':>8}")
+              f"{'errors':>8}{'CPU ms/req':>12}")
         names = {"ping": "GET /bench/ping", "api": "POST /api/v1/clues", "form": "POST /report"}
         for mode, name in names.items():
             row = result[mode]
             share = f"{row['ratio']:.0%}" if "ratio" in row else "—"
             print(f"  {name:<24}{row['rps']:9.0f}{row['p50_ms']:9.1f}{row['p99_ms']:9.1f}"
-                  f"{share:>12}{row['errors']:8d}")
+                  f"{share:>12}{row['errors']:8d}{row['cpu_ms']:12.2f}")
         for mode in ("api", "form"):
             row = result[mode]
             print(f"  {names[mode]}: {row['answered_in_all']} answered as stored (warm-up "

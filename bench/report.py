@@ -90,6 +90,10 @@ def _num(value: float | None, unit: str = "") -> str:
     return text + unit
 
 
+def _cpu(found: dict[str, Any]) -> str:
+    return f"; workers' CPU {found['cpu_ms']:.2f} ms/req" if "cpu_ms" in found else ""
+
+
 def _row(figure: str, backend: str, aim: str, value: str, by_size: str, ratio: str,
          met: bool | None) -> list[str]:
     return [figure, backend, aim, value, by_size, ratio,
@@ -133,15 +137,16 @@ def table(results: dict[str, Any]) -> dict[str, list[str]]:
         rows.append(_row(f"intake ceiling: GET /bench/ping ({found['workers']}×"
                          f"{found['threads']}, {found['connections']} conn.)", backend, "",
                          f"{ping['rps']:,.0f} req/s", f"p50 {ping['p50_ms']:.1f} / p99 "
-                         f"{ping['p99_ms']:.1f} ms", "", None))
+                         f"{ping['p99_ms']:.1f} ms{_cpu(ping)}", "", None))
         for mode, name, share in (("api", "intake: POST /api/v1/clues", 0.40),
                                   ("form", "intake: POST /report (form)", 0.30)):
             row = found[mode]
             errors = f", {row['errors']} errors" if row["errors"] else ""
+            cpu_share = f" (CPU {row['cpu_ratio']:.1%})" if "cpu_ratio" in row else ""
             rows.append(_row(name, backend, f"≥ {share:.0%} of ceiling, p99 < 100 ms",
                              f"{row['rps']:,.0f} req/s{errors}",
-                             f"p50 {row['p50_ms']:.1f} / p99 {row['p99_ms']:.1f} ms",
-                             f"{row['ratio']:.1%}",
+                             f"p50 {row['p50_ms']:.1f} / p99 {row['p99_ms']:.1f} ms{_cpu(row)}",
+                             f"{row['ratio']:.1%}{cpu_share}",
                              row["ratio"] >= share and row["p99_ms"] < 100 and not row["errors"]))
     for backend in results["backends"]:
         values = _sized(results, "data", backend, sizes, lambda e: e.get("seconds"))
@@ -212,24 +217,29 @@ def table(results: dict[str, Any]) -> dict[str, list[str]]:
 def write_results(path: Path, info: dict[str, Any], results: dict[str, Any],
                   rows: dict[str, list[str]]) -> None:
     sizes = ", ".join(f"{s:,}" for s in results["sizes"])
+    runs = results.get("runs") or [{"parts": ["all"], "date": info["date"],
+                                     "minutes": round(info["minutes"], 1),
+                                     "load": f"{info['load_before']} → {info['load_after']}",
+                                     "commit": info["commit"]}]
     generated = [
         START,
-        f"Measured by `make bench` (bench/run.py), started {info['date']}, "
-        f"{info['minutes']:.0f} minutes; sizes {sizes} clues; databases: "
+        f"Measured by `make bench` (bench/run.py); sizes {sizes} clues; databases: "
         f"{', '.join(results['backends'])}.",
         "",
         f"- Machine: {info['cpu']}, {info['memory']} memory; {info['system']}.",
-        f"- Load average (1, 5, 15 min) before the run {info['load_before']}, after "
-        f"{info['load_after']}: on this 2-core machine anything above 2 means other work "
-        "shared the cores during the run.",
-        f"- Commit {info['commit']}.",
+        *[f"- {', '.join(run['parts'])}: started {run['date']}, {run['minutes']} minutes, "
+          f"load average (1, 5, 15 min) {run['load']}, commit {run['commit']}." for run in runs],
+        "- On this 2-core machine a load average above 2 means that other work shared the "
+        "cores with the benchmarks.",
         f"- Python {info['python']}, SQLite {info['sqlite']}, PostgreSQL "
         f"{info['postgresql'] or 'not measured'}, {info['gunicorn'] or 'gunicorn'}, "
         f"{info['wrk']}.",
         "",
         *rows["text"],
         "",
-        "Ratio: for intake the share of the ceiling's rate; for a figure measured at several "
+        "Ratio: for intake the share of the ceiling's rate (in brackets: the ceiling's CPU "
+        "time per request over the target's, the share an idle machine would allow); "
+        "for a figure measured at several "
         "sizes, how much it grew from the smallest size to the largest (and over the last "
         "step, where the queue's \"flat\" is judged); for the upload, the peak over the "
         "file's size. \"≤ linear\": grew no more than the number of clues.",

@@ -16,10 +16,10 @@ figures as JSON; this one prints them as one table (figure, aim, value at
 the largest size and at each size, ratio, met) and, with --write, writes
 bench/RESULTS.md with the date, machine, commit and versions.
 
-The figures are also kept in bench/.data/results.json. To measure one part
-again: ``--only explain --reuse --update`` re-runs that part on the data a
-previous run left (--reuse: no new data when a database already holds the
-size) and keeps the other figures of the previous run (--update).
+The figures are also kept in bench/.data/results-<sizes>.json. To measure
+one part again: ``--only explain --reuse --update`` re-runs that part on the
+data a previous run left (--reuse: no new data when a database already holds
+the size) and keeps the other figures of the previous run (--update).
 
 Benchmarks print; they assert nothing. Timings depend on what else the
 machine does: the load average before and after is recorded beside them.
@@ -42,7 +42,6 @@ ROOT = Path(__file__).resolve().parents[1]
 BENCH = ROOT / "bench"
 PYTHON = sys.executable
 PARTS = ("intake", "data", "queue", "dashboard", "explain", "hotline", "upload")
-SAVED = BENCH / ".data" / "results.json"
 sys.path.insert(0, str(BENCH))
 
 from report import machine, table, write_results  # noqa: E402
@@ -153,8 +152,10 @@ def main() -> None:
           f"load average {info['load_before']}", flush=True)
     results: dict[str, Any] = {"sizes": sizes, "backends": [b for b, _ in backends],
                                "data": {}, "queue": {}, "dashboard": {}, "explain": {}}
-    if args.update and SAVED.exists():
-        results = json.loads(SAVED.read_text(encoding="utf-8"))
+    # One file per set of sizes: a quick round never mixes with the full run.
+    saved = BENCH / ".data" / f"results-{'-'.join(map(str, sizes))}.json"
+    if args.update and saved.exists():
+        results = json.loads(saved.read_text(encoding="utf-8"))
         results["sizes"] = sorted(set(results["sizes"]) | set(sizes))
         results["backends"] = [b for b in ("sqlite", "postgresql")
                                if b in results["backends"] or b in dict(backends)]
@@ -201,8 +202,14 @@ def main() -> None:
         results["upload"] = run_json("bench_upload.py", []).get("upload", [])
     info["load_after"] = " ".join(f"{x:.2f}" for x in os.getloadavg())
     info["minutes"] = (time.perf_counter() - started) / 60
-    SAVED.parent.mkdir(parents=True, exist_ok=True)
-    SAVED.write_text(json.dumps(results, ensure_ascii=False), encoding="utf-8")
+    # Which run measured which parts: with --update, not all figures are from this one.
+    runs = [r for r in results.get("runs", []) if not set(r["parts"]) <= only]
+    results["runs"] = [*runs, {"parts": sorted(only, key=PARTS.index), "date": info["date"],
+                               "minutes": round(info["minutes"], 1),
+                               "load": f"{info['load_before']} → {info['load_after']}",
+                               "commit": info["commit"]}]
+    saved.parent.mkdir(parents=True, exist_ok=True)
+    saved.write_text(json.dumps(results, ensure_ascii=False), encoding="utf-8")
     rows = table(results)
     print("\n" + "\n".join(rows["text"]))
     if args.write:
