@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 from datetime import UTC, date, datetime
+from typing import Any
 from zoneinfo import ZoneInfo
+
+from sqlalchemy import ColumnElement, func, literal_column
 
 LOCAL = ZoneInfo("Asia/Shanghai")
 
@@ -37,3 +40,18 @@ def parse_aware(text: str) -> datetime:
     except OverflowError:
         # 0001-01-01T00:00+08:00 or 9999-12-31T23:00-05:00: no such UTC time.
         raise ValueError("the time is out of range") from None
+
+
+def sql_local_day(dialect: str, column: Any) -> ColumnElement[Any]:
+    """The Shanghai calendar day of a stored (naive UTC) time, in SQL.
+
+    Shanghai has kept UTC+8 without summer time since 1991.
+    """
+    if dialect == "postgresql":
+        return func.date(column + literal_column("interval '8 hours'"))
+    return func.date(column, "+8 hours")
+
+
+def as_date(value: Any) -> date:
+    """A day as the database returns it: a date (PostgreSQL) or its ISO text (SQLite)."""
+    return value if isinstance(value, date) else date.fromisoformat(str(value))

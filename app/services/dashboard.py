@@ -27,6 +27,7 @@ from app.models import (
 from app.services import rollup
 from app.services.figures import Period
 from app.services.types import DbSession
+from app.timeutil import as_date
 
 BREAKDOWNS = ("category", "situation", "district", "agency", "channel", "source", "colour",
               "stage", "satisfaction", "first_sat")
@@ -102,7 +103,7 @@ def series(session: DbSession, filters: Filters) -> list[tuple[date, int, int]]:
                     .where(DailyStat.dimension.in_(("category", "closed")))
                     .group_by(DailyStat.day, DailyStat.dimension), filters)
     for day, dimension, n in session.execute(query):
-        by_day.setdefault(rollup.as_date(day), [0, 0])[dimension == "closed"] += int(n)
+        by_day.setdefault(as_date(day), [0, 0])[dimension == "closed"] += int(n)
     found = []
     for offset in range((filters.end - filters.start).days + 1):
         day = filters.start + timedelta(days=offset)

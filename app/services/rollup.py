@@ -33,7 +33,6 @@ from datetime import date, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import (
-    ColumnElement,
     case,
     delete,
     event,
@@ -42,7 +41,6 @@ from sqlalchemy import (
     insert,
     inspect,
     literal,
-    literal_column,
     select,
 )
 from sqlalchemy.dialects.postgresql import insert as pg_insert
@@ -53,7 +51,7 @@ from app.models import Clue, ClueEvent, ClueStatus, DailyStat, DirtyDay, clue_si
 from app.services import theme_rollup
 from app.services.scenario_config import ScenarioSet
 from app.services.types import DbSession
-from app.timeutil import local, local_today, utcnow
+from app.timeutil import as_date, local, local_today, sql_local_day, utcnow
 
 RECEIVED_DIMENSIONS: dict[str, Any] = {
     "category": Clue.category_code,
@@ -72,20 +70,6 @@ RECEIVED_DIMENSIONS: dict[str, Any] = {
 # view or `flask stats refresh` (after an upgrade: `flask stats rebuild`).
 REFRESH_LIMIT = 62
 CHUNK_DAYS = 31
-
-
-def local_day(session: DbSession, column: Any) -> ColumnElement[Any]:
-    """The Shanghai calendar day of a stored (naive UTC) time, in SQL.
-
-    Shanghai has kept UTC+8 without summer time since 1991.
-    """
-    if session.get_bind().dialect.name == "postgresql":
-        return func.date(column + literal_column("interval '8 hours'"))
-    return func.date(column, "+8 hours")
-
-
-def as_date(value: Any) -> date:
-    return value if isinstance(value, date) else date.fromisoformat(str(value))
 
 
 def hours_bucket(hours: float) -> int:
@@ -163,7 +147,7 @@ def _compute(session: DbSession, first: date, last: date,
     campaign = func.coalesce(Clue.campaign_id, 0)
     received = (Clue.created_at >= start, Clue.created_at < end,
                 Clue.status != ClueStatus.MERGED)
-    day = local_day(session, Clue.created_at)
+    day = sql_local_day(session.get_bind().dialect.name, Clue.created_at)
     rows: list[dict[str, Any]] = []
 
     def collect(dimension: str, query: Any) -> None:

@@ -186,13 +186,6 @@ def _positions(n: int) -> list[Any]:
     return [literal_column(str(i)) for i in range(1, n + 1)]
 
 
-def local_day(session: DbSession) -> ColumnElement[Any]:
-    """A clue's arrival day in Shanghai (stored naive UTC; no summer time since 1991)."""
-    if session.get_bind().dialect.name == "postgresql":
-        return func.date(Clue.created_at + literal_column("interval '8 hours'"))
-    return func.date(Clue.created_at, "+8 hours")
-
-
 def clue_month(dialect: str) -> ColumnElement[str]:
     if dialect == "postgresql":
         return func.to_char(Clue.created_at + literal_column("interval '8 hours'"), "YYYY-MM")

@@ -47,6 +47,7 @@ from app.models import Clue, DailyStat, DirtyDay
 from app.services import scenarios
 from app.services.scenario_config import Scenario, ScenarioSet
 from app.services.types import DbSession
+from app.timeutil import as_date, sql_local_day
 
 THEME, THEME_AGENCY, THEME_VER = "theme", "theme_agency", "theme_ver"
 DIMENSIONS = (THEME, THEME_AGENCY, THEME_VER)
@@ -86,19 +87,16 @@ def version(scenario: Scenario) -> str:
     return f"{scenario.code}@{digest[:16]}"
 
 
-def _as_date(value: Any) -> date:
-    return value if isinstance(value, date) else date.fromisoformat(str(value))
-
-
 def count(session: DbSession, scenario: Scenario, first: date, last: date, *,
           agencies: bool = True) -> dict[Key, int]:
     """The theme rows of ``scenario`` from ``first`` to ``last``, counted from the clues."""
-    groups: list[Any] = [scenarios.local_day(session), func.coalesce(Clue.campaign_id, 0)]
+    groups: list[Any] = [sql_local_day(session.get_bind().dialect.name, Clue.created_at),
+                         func.coalesce(Clue.campaign_id, 0)]
     if agencies:
         groups.append(Clue.agency)
     found: dict[Key, int] = defaultdict(int)
     for values, flags, n in scenarios.theme_flags(session, scenario, groups, first, last):
-        day, campaign = _as_date(values[0]), int(values[1])
+        day, campaign = as_date(values[0]), int(values[1])
         found[(THEME, day, campaign, f"{scenario.code}:*")] += n
         if any(flags):
             found[(THEME, day, campaign, f"{scenario.code}:+")] += n
@@ -129,7 +127,7 @@ def _received_days(session: DbSession, first: date | None = None,
     query = select(DailyStat.day).where(DailyStat.dimension == RECEIVED).distinct()
     if first is not None and last is not None:
         query = query.where(DailyStat.day >= first, DailyStat.day <= last)
-    return {_as_date(day) for day in session.scalars(query)}
+    return {as_date(day) for day in session.scalars(query)}
 
 
 def stale_days(session: DbSession, themes: ScenarioSet) -> list[date]:
@@ -138,7 +136,7 @@ def stale_days(session: DbSession, themes: ScenarioSet) -> list[date]:
     kept: dict[date, set[str]] = defaultdict(set)
     for day, key in session.execute(select(DailyStat.day, DailyStat.key).where(
             DailyStat.dimension == THEME_VER)):
-        kept[_as_date(day)].add(key)
+        kept[as_date(day)].add(key)
     received = _received_days(session)
     return sorted((day for day in received | set(kept) if kept.get(day, set()) != wanted),
                   reverse=True)
@@ -204,9 +202,9 @@ def counts(session: DbSession, scenario: Scenario, first: date, last: date, *,
     one) are counted from the clues, so the numbers are exact either way.
     """
     in_range = (DailyStat.day >= first, DailyStat.day <= last)
-    current = {_as_date(day) for day in session.scalars(select(DailyStat.day).where(
+    current = {as_date(day) for day in session.scalars(select(DailyStat.day).where(
         DailyStat.dimension == THEME_VER, DailyStat.key == version(scenario), *in_range))}
-    dirty = {_as_date(day) for day in session.scalars(select(DirtyDay.day).where(
+    dirty = {as_date(day) for day in session.scalars(select(DirtyDay.day).where(
         DirtyDay.day >= first, DirtyDay.day <= last))}
     live = dirty | (_received_days(session, first, last) - current)
     found = Counts()
@@ -219,7 +217,7 @@ def counts(session: DbSession, scenario: Scenario, first: date, last: date, *,
                 select(DailyStat.day, DailyStat.key, func.sum(DailyStat.n))
                 .where(DailyStat.dimension == THEME, *stored)
                 .group_by(DailyStat.day, DailyStat.key)):
-            found.days[(key, _as_date(day))] += int(n)
+            found.days[(key, as_date(day))] += int(n)
         if agencies:
             for key, n in session.execute(
                     select(DailyStat.key, func.sum(DailyStat.n))

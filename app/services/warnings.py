@@ -34,7 +34,7 @@ from app.services import audit, notify, rollup, scenarios, surge, theme_rollup
 from app.services.errors import Conflict, NotFound
 from app.services.scenario_config import ScenarioSet
 from app.services.types import DbSession
-from app.timeutil import LOCAL, local_today
+from app.timeutil import LOCAL, as_date, local_today
 
 DEFAULT_DAYS = 3
 HISTORY_DAYS = surge.LOOKBACK_DAYS + surge.WINDOW_DAYS
@@ -71,7 +71,7 @@ def daily_counts(session: DbSession, dimension: Dimension, first: date, last: da
     counts: dict[str, dict[date, int]] = defaultdict(dict)
     for series_key, series_day, n in session.execute(query):
         if n:
-            counts[series_key][rollup.as_date(series_day)] = int(n)
+            counts[series_key][as_date(series_day)] = int(n)
     return counts
 
 
