@@ -85,12 +85,22 @@ class EncryptingWriter(io.RawIOBase):
         if self.closed:
             raise ValueError("write to a closed attachment writer")
         view = memoryview(data).cast("B")
-        self._buffer += view
         self._written += len(view)
         # Keep back a full chunk: only close() knows which chunk is final.
-        while len(self._buffer) > self._chunk:
-            self._emit(bytes(self._buffer[: self._chunk]), final=False)
-            del self._buffer[: self._chunk]
+        # Whole chunks are sealed straight from ``view``: pypdf writes a
+        # scanned page's stream in one call, and copying it into the buffer
+        # first held the file twice over (three times while the buffer shrank).
+        position = 0
+        while len(self._buffer) + len(view) - position > self._chunk:
+            if self._buffer:  # top up what an earlier write left
+                position = self._chunk - len(self._buffer)
+                self._buffer += view[:position]
+                self._emit(bytes(self._buffer), final=False)
+                self._buffer.clear()
+            else:
+                self._emit(view[position:position + self._chunk], final=False)
+                position += self._chunk
+        self._buffer += view[position:]
         return len(view)
 
     def tell(self) -> int:
@@ -102,7 +112,7 @@ class EncryptingWriter(io.RawIOBase):
     def seek(self, offset: int, whence: int = io.SEEK_SET) -> int:
         raise io.UnsupportedOperation("attachment writer is not seekable")
 
-    def _emit(self, chunk: bytes, *, final: bool) -> None:
+    def _emit(self, chunk: bytes | memoryview, *, final: bool) -> None:
         sealed = self._aead.encrypt(_nonce(self._prefix, self._index, final), chunk, self._aad)
         self._target.write(sealed)
         self.ciphertext_size += len(sealed)

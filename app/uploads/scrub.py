@@ -10,11 +10,14 @@ Memory stays bounded: images are filtered segment by segment, losslessly and
 without decoding pixels (so a decompression bomb is never decoded; its
 dimensions alone refuse it); Office files are re-zipped member by member;
 only PDFs are parsed whole, by pypdf, because removing metadata and earlier
-revisions means writing the document anew. Audio is kept as it is.
+revisions means writing the document anew (at its peak, about the file's size:
+pypdf holds each stream once, and the copy is encrypted as it is written).
+Audio is kept as it is.
 """
 
 from __future__ import annotations
 
+import gc
 import io
 import shutil
 import struct
@@ -263,8 +266,26 @@ def scrub_webp(src: IO[bytes], dst: IO[bytes]) -> set[str]:
     return removed
 
 
+PDF_COLLECT_BYTES = 1024 * 1024
+
+
 def scrub_pdf(src: IO[bytes], dst: IO[bytes]) -> set[str]:
     """Write the PDF anew without its information dictionary, XMP or earlier revisions."""
+    size = src.seek(0, io.SEEK_END)
+    try:
+        return _rewrite_pdf(src, dst)
+    finally:
+        # Every object pypdf parsed points back at its reader or writer, so the
+        # document (a scanned page's stream is most of the file) outlives the
+        # call until a full collection: the fifth large PDF of a submission could
+        # be parsed with the other four still in memory. A full collection costs
+        # tens of milliseconds in a web worker, little beside the upload of a
+        # file this large, and too much to spend on every small one.
+        if size > PDF_COLLECT_BYTES:
+            gc.collect()
+
+
+def _rewrite_pdf(src: IO[bytes], dst: IO[bytes]) -> set[str]:
     from pypdf import PdfReader, PdfWriter
     from pypdf.errors import PyPdfError
 

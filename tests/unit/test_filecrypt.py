@@ -12,11 +12,11 @@ from app.security import filecrypt
 CHUNK = 1024
 
 
-def seal(data: bytes, key: bytes, file_id: str = "f1") -> bytes:
+def seal(data: bytes, key: bytes, file_id: str = "f1", step: int = 700) -> bytes:
     target = io.BytesIO()
     writer = filecrypt.EncryptingWriter(target, key, file_id, chunk_size=CHUNK)
-    for start in range(0, len(data), 700):  # writes that straddle chunks
-        writer.write(data[start:start + 700])
+    for start in range(0, len(data), step):  # by default, writes that straddle chunks
+        writer.write(data[start:start + step])
     assert writer.tell() == len(data)
     writer.close()
     return target.getvalue()
@@ -33,6 +33,16 @@ def test_round_trip_at_every_boundary(size):
     assert opened(blob, key) == data
     chunks = max(1, -(-size // CHUNK))
     assert len(blob) == filecrypt.HEADER_SIZE + size + chunks * filecrypt.TAG
+
+
+@pytest.mark.parametrize("step", [CHUNK, 2 * CHUNK + 300, 10 * CHUNK])
+def test_writes_of_several_chunks_are_sealed_alike(step):
+    # pypdf writes a scanned page's stream in one call; the writer seals it
+    # in place instead of buffering it, and must cut the same chunks.
+    key, data = filecrypt.new_key(), os.urandom(5 * CHUNK + 17)
+    blob = seal(data, key, step=step)
+    assert opened(blob, key) == data
+    assert len(blob) == len(seal(data, key))
 
 
 def test_plaintext_is_not_in_the_ciphertext():
