@@ -13,6 +13,7 @@ from sqlalchemy import Engine, insert, text
 from app import search
 from app.extensions import Base
 from app.reference import seed_rows
+from app.services import reference_cache
 
 
 def rebuild(engine: Engine) -> None:
@@ -23,5 +24,6 @@ def rebuild(engine: Engine) -> None:
         conn.execute(text("DROP TABLE IF EXISTS alembic_version"))
         Base.metadata.create_all(conn)
         search.install(conn)
+        reference_cache.install(conn)
         for table, rows in seed_rows().items():
             conn.execute(insert(Base.metadata.tables[table]), rows)

@@ -102,7 +102,8 @@ def app(base_app: Flask) -> Iterator[Flask]:
         yield base_app
         db.session.rollback()
         for table in reversed(Base.metadata.sorted_tables):
-            db.session.execute(delete(table))
+            if table.name != "reference_version":  # its triggers count what follows
+                db.session.execute(delete(table))
         for name, rows in SEED_ROWS.items():
             db.session.execute(insert(Base.metadata.tables[name]), rows)
         db.session.commit()

@@ -18,7 +18,14 @@ from app.models.hotline import HardDispatchType, HotlineOrder
 from app.models.keys import IdentityKey
 from app.models.outbox import OutboxMessage, OutboxStatus
 from app.models.people import ApiToken, Role, TokenChannel, User
-from app.models.reference import Category, Department, District, Exclusion, Situation
+from app.models.reference import (
+    Category,
+    Department,
+    District,
+    Exclusion,
+    ReferenceVersion,
+    Situation,
+)
 from app.models.review import DisclosureRequest, Dispute
 from app.models.stats import DailyStat, DirtyDay
 from app.models.warning import Dimension, EarlyWarning
@@ -30,7 +37,7 @@ __all__ = [
     "ClueStatus", "Colour", "Department", "Dimension", "DisclosureRequest", "Dispute", "District",
     "EarlyWarning",
     "Exclusion", "ExportJob", "ExportStatus", "HardDispatchType", "HotlineOrder",
-    "IdentityKey", "OutboxMessage", "OutboxStatus",
+    "IdentityKey", "OutboxMessage", "OutboxStatus", "ReferenceVersion",
     "Role", "Situation", "SourceTag", "StatusCount", "TokenChannel", "User",
     "clue_situations",
 ]

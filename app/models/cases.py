@@ -27,9 +27,14 @@ class CaseType(enum.StrEnum):
 class EnforcementCase(Base):
     __tablename__ = "enforcement_cases"
     __table_args__ = (
-        # The console and the clue box ask "this department (agency), this period".
-        Index("ix_enforcement_cases_department_decided", "department_code", "decided_on"),
-        Index("ix_enforcement_cases_agency_decided", "agency", "decided_on"),
+        # The console and the clue box ask "this department (agency), this period";
+        # the box counts by type from these indexes alone (10,000 to 20,000 cases
+        # at a million clues). The agency index also lists the agencies, one
+        # step per name (services/case_links.py).
+        Index("ix_enforcement_cases_department_decided_type", "department_code", "decided_on",
+              "case_type"),
+        Index("ix_enforcement_cases_agency_decided_type", "agency", "decided_on",
+              "department_code", "case_type"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

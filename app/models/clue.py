@@ -6,7 +6,17 @@ import enum
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import JSON, Column, ForeignKey, Index, String, Table, Text, event
+from sqlalchemy import (
+    JSON,
+    Column,
+    ForeignKey,
+    Index,
+    SmallInteger,
+    String,
+    Table,
+    Text,
+    event,
+)
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.extensions import Base
@@ -138,8 +148,10 @@ class ClueEvent(Base):
 
     __tablename__ = "clue_events"
     __table_args__ = (
-        # Events of a kind in a period (conclusions made in a month: figures).
-        Index("ix_clue_events_kind_at", "kind", "at"),
+        # Events of a kind in a period (conclusions made in a month: figures),
+        # with the clue, so that the figures read the clues concluded in a
+        # month from the index alone, not from 60,000 event rows.
+        Index("ix_clue_events_kind_at_clue", "kind", "at", "clue_id"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -172,9 +184,15 @@ def _refuse_change(mapper: Any, connection: Any, target: ClueEvent) -> None:
 
 class StatusCount(Base):
     """How many clues are in each status, kept current in the same transaction
-    as every change, so that the queue's counts cost nothing at a million clues."""
+    as every change, so that the queue's counts cost nothing at a million clues.
+
+    A status's count is the sum of its rows: each change adds to one of
+    ``COUNT_SHARDS`` rows picked at random, so that concurrent submissions,
+    which all add to "received", seldom wait for one another's row lock.
+    """
 
     __tablename__ = "status_counts"
 
     status: Mapped[str] = mapped_column(String(16), primary_key=True)
+    shard: Mapped[int] = mapped_column(SmallInteger, primary_key=True, default=0)
     n: Mapped[int] = mapped_column(default=0)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from sqlalchemy import ForeignKey, String
+from sqlalchemy import BigInteger, ForeignKey, String
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.extensions import Base
@@ -61,3 +61,14 @@ class Department(Base):
     name_en: Mapped[str] = mapped_column(String(128))
     position: Mapped[int]
     active: Mapped[bool] = mapped_column(default=True)
+
+
+class ReferenceVersion(Base):
+    """One row whose ``n`` database triggers move on any write to the reference
+    tables, the campaigns, the API tokens and the keys, so that each process
+    knows when to read them again (services/reference_cache.py)."""
+
+    __tablename__ = "reference_version"
+
+    id: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
+    n: Mapped[int] = mapped_column(BigInteger)

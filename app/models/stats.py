@@ -8,8 +8,10 @@ data: ``services/rollup.py`` recomputes a day whenever one of its clues
 changes, and can rebuild the whole table from the clues.
 
 ``stats_dirty`` lists the days whose roll-up is stale. Every change to a
-clue marks its days in the same transaction (an upsert that also locks the
-row, so that a refresh never misses a change still being committed).
+clue marks its days in the same transaction by adding a row: marks never
+update a row, so concurrent submissions never wait for one another, and a
+refresh deletes only the marks it saw, so that a change still being
+committed keeps its day stale.
 """
 
 from __future__ import annotations
@@ -36,6 +38,5 @@ class DailyStat(Base):
 class DirtyDay(Base):
     __tablename__ = "stats_dirty"
 
-    day: Mapped[date] = mapped_column(primary_key=True)
-    # Bumped on each mark; its only use is that the upsert takes the row lock.
-    marks: Mapped[int] = mapped_column(default=1)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    day: Mapped[date] = mapped_column(index=True)

@@ -27,7 +27,7 @@ from typing import IO, Any
 from sqlalchemy import Engine, inspect
 
 from app.security import archive
-from app.services import attachments, audit
+from app.services import attachments, audit, reference_cache
 from app.services.backup import DATABASE_PART, REPORTS
 from app.services.errors import Conflict, DomainError
 from app.services.pg_tools import libpq, pg_tool, run_tool
@@ -195,5 +195,6 @@ def restore(session: DbSession, engine: Engine, *, path: Path, key: bytes, data_
     audit.record(session, actor=actor, action="backup.restored", target=f"backup:{path.name}",
                  details={"created_at": checked.info.get("created_at"), "files": files,
                           "revision": checked.manifest.get("revision")}, now=now)
+    reference_cache.renumber(session)
     session.commit()
     return Restored(checked, files, time.monotonic() - started)

@@ -2,11 +2,13 @@
 
 Every flush that adds or changes a clue marks the clue's Shanghai day of
 receipt (and the day it was closed, or is no longer closed) in
-``stats_dirty``, in the same transaction. :func:`refresh` takes the dirty
-days, deletes their marks first and then recomputes them from the clues, so
-that a change committed while a refresh runs marks its day again; on
-PostgreSQL the mark is an upsert that holds the row lock until commit and a
-refresh skips locked days, so a change still in flight is never lost.
+``stats_dirty``, in the same transaction, by adding a row: a mark never
+updates a row, so concurrent submissions never wait for one another.
+:func:`refresh` takes the dirty days, deletes the marks it saw first and then
+recomputes the days from the clues. A mark it did not see, because its
+transaction had not committed yet, is not deleted (neither database deletes
+a row it cannot see), so the day stays stale until a refresh counts that
+change too.
 Bulk writers that bypass the ORM (bulk demo data, the hotline import) call
 :func:`mark` themselves.
 
@@ -43,8 +45,6 @@ from sqlalchemy import (
     literal,
     select,
 )
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
 from app.models import Clue, ClueEvent, ClueStatus, DailyStat, DirtyDay, clue_situations
@@ -86,14 +86,9 @@ def hours_bucket(hours: float) -> int:
 
 def mark(session: DbSession, days: Iterable[date]) -> None:
     """Mark days stale, in the caller's transaction."""
-    rows = [{"day": day, "marks": 1} for day in sorted(set(days))]
-    if not rows:
-        return
-    connection = session.connection()
-    upsert = pg_insert if connection.dialect.name == "postgresql" else sqlite_insert
-    statement = upsert(DirtyDay).values(rows)
-    connection.execute(statement.on_conflict_do_update(
-        index_elements=["day"], set_={"marks": DirtyDay.marks + 1}))
+    rows = [{"day": day} for day in sorted(set(days))]
+    if rows:
+        session.connection().execute(insert(DirtyDay), rows)
 
 
 def _day(moment: datetime | None) -> date:
@@ -196,15 +191,17 @@ def refresh(session: DbSession, *, limit: int | None = REFRESH_LIMIT) -> int:
     Returns how many days were recomputed or recounted.
     """
     themes = theme_rollup.configured(session)
-    query = select(DirtyDay.day).order_by(DirtyDay.day.desc())
+    query = (select(DirtyDay.day, func.max(DirtyDay.id)).group_by(DirtyDay.day)
+             .order_by(DirtyDay.day.desc()))
     if limit is not None:
         query = query.limit(limit)
-    if session.get_bind().dialect.name == "postgresql":
-        query = query.with_for_update(skip_locked=True)
-    days = list(session.scalars(query))
+    seen = session.execute(query).all()
+    days = [as_date(day) for day, _last in seen]
     if days:
-        # The marks go first: a change committed from now on marks its day again.
-        session.execute(delete(DirtyDay).where(DirtyDay.day.in_(days)))
+        # The marks seen go first: a change committed from now on, or still
+        # in flight now, keeps a mark of its own.
+        session.execute(delete(DirtyDay).where(DirtyDay.day.in_(days),
+                                               DirtyDay.id <= max(last for _day, last in seen)))
         for first, last in _runs(days):
             _recompute(session, first, last, themes)
         session.commit()
@@ -241,7 +238,7 @@ def refresh_all(session: DbSession) -> int:
 
 def pending(session: DbSession) -> int:
     """How many days wait for a refresh (not counting days whose themes wait)."""
-    return session.scalar(select(func.count()).select_from(DirtyDay)) or 0
+    return session.scalar(select(func.count(DirtyDay.day.distinct()))) or 0
 
 
 def rebuild(session: DbSession, *, today: date | None = None) -> int:

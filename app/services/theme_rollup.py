@@ -171,7 +171,7 @@ def recount(session: DbSession, themes: ScenarioSet, *, limit: int | None,
             text("SELECT pg_try_advisory_xact_lock(:k)"), {"k": LOCK}):
         session.rollback()
         return 0  # another process recounts, or recomputes days: next time
-    dirty = set(session.scalars(select(DirtyDay.day)))
+    dirty = set(session.scalars(select(DirtyDay.day).distinct()))
     days = [day for day in stale_days(session, themes) if day not in dirty][:limit]
     for first, last in spans(days, chunk):
         session.execute(delete(DailyStat).where(DailyStat.dimension.in_(DIMENSIONS),
@@ -204,7 +204,7 @@ def counts(session: DbSession, scenario: Scenario, first: date, last: date, *,
     in_range = (DailyStat.day >= first, DailyStat.day <= last)
     current = {as_date(day) for day in session.scalars(select(DailyStat.day).where(
         DailyStat.dimension == THEME_VER, DailyStat.key == version(scenario), *in_range))}
-    dirty = {as_date(day) for day in session.scalars(select(DirtyDay.day).where(
+    dirty = {as_date(day) for day in session.scalars(select(DirtyDay.day).distinct().where(
         DirtyDay.day >= first, DirtyDay.day <= last))}
     live = dirty | (_received_days(session, first, last) - current)
     found = Counts()

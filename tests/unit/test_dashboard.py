@@ -9,7 +9,7 @@ from __future__ import annotations
 from datetime import date, datetime, timedelta
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import func, select, text
 
 from app.context import intake_keys
 from app.extensions import db
@@ -192,19 +192,47 @@ def test_stats_commands_refresh_and_rebuild(fortnight, runner):
 
 
 @pytest.mark.parametrize("backend", ["postgresql"], indirect=True)
-def test_a_refresh_skips_a_day_whose_change_is_still_being_committed(app, ready):
-    """PostgreSQL (SQLite has one writer at a time): the mark holds its row lock
-    until commit, so a refresh running meanwhile leaves the day stale instead
-    of counting without the change."""
+def test_a_refresh_leaves_a_day_stale_while_a_change_to_it_is_being_committed(app, ready):
+    """PostgreSQL (SQLite has one writer at a time): a refresh that runs while a
+    change to its day is still in flight recounts the day without it, and the
+    change's own mark, which the refresh could not see, keeps the day stale
+    until a refresh counts it."""
     from sqlalchemy.orm import Session
 
+    day = date(2026, 3, 2)
+    rollup.mark(db.session, [day])
+    db.session.commit()
     writer = Session(db.engine)
     try:
-        rollup.mark(writer, [date(2026, 3, 2)])
+        rollup.mark(writer, [day])
         writer.flush()
-        assert rollup.refresh(db.session) == 0  # the day is locked: skipped, still stale
+        assert rollup.refresh(db.session) == 1  # the committed mark: recounted
+        assert rollup.pending(db.session) == 0  # the other is not visible yet
         writer.commit()
     finally:
         writer.close()
+    assert rollup.pending(db.session) == 1
     assert rollup.refresh(db.session) == 1
     assert rollup.pending(db.session) == 0
+
+
+@pytest.mark.parametrize("backend", ["postgresql"], indirect=True)
+def test_marks_of_one_day_never_wait_for_one_another(app, ready):
+    """Two submissions in flight mark the same day: each adds a row of its own,
+    so neither waits for a lock the other holds until its commit."""
+    from sqlalchemy.orm import Session
+
+    day = date(2026, 3, 2)
+    first, second = Session(db.engine), Session(db.engine)
+    try:
+        rollup.mark(first, [day])
+        first.flush()
+        second.execute(text("SET LOCAL lock_timeout = '2s'"))
+        rollup.mark(second, [day])  # would raise LockNotAvailable if it had to wait
+        second.commit()
+        first.commit()
+    finally:
+        first.close()
+        second.close()
+    assert db.session.scalar(select(func.count()).where(DirtyDay.day == day)) == 2
+    assert rollup.pending(db.session) == 1
