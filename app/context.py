@@ -12,13 +12,11 @@ from app.extensions import db
 from app.security import serverbox
 from app.services import (
     attachments,
-    evidence_keys,
-    keys,
     notify,
     outbox,
+    reference_cache,
     scenario_config,
 )
-from app.services.errors import NotConfigured
 from app.services.intake import Keys
 from app.services.types import DbSession
 
@@ -28,10 +26,7 @@ def notify_key() -> bytes:
 
 
 def intake_keys() -> Keys:
-    try:
-        public = keys.active_public_key(db.session)
-    except NotConfigured:
-        public = None
+    public = reference_cache.current(db.session).identity_public
     return Keys(identity_public=public, receipt_key=current_app.config["JIDU_RECEIPT_KEY"],
                 notify_key=notify_key())
 
@@ -74,7 +69,7 @@ def attachment_policy() -> attachments.Policy:
         max_files=int(config["JIDU_MAX_ATTACHMENTS"]),
         max_bytes=int(config["JIDU_MAX_ATTACHMENT_MB"]) * 1024 * 1024,
         max_pixels=int(config["JIDU_MAX_IMAGE_PIXELS"]),
-        public_key=evidence_keys.active_public_key(db.session))
+        public_key=reference_cache.current(db.session).evidence_public)
 
 
 def scenario_set() -> scenario_config.ScenarioSet:

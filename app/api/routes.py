@@ -19,7 +19,6 @@ from app.context import attachment_policy, intake_keys
 from app.extensions import db, limiter
 from app.messages import status_label
 from app.models import (
-    ApiToken,
     Category,
     Channel,
     Department,
@@ -35,7 +34,7 @@ from app.ratelimit import (
     token_failures_exhausted,
     token_key,
 )
-from app.services import campaigns, intake, lookup, people
+from app.services import campaigns, intake, lookup, people, reference_cache
 from app.services.attachments import AttachmentsRefused
 from app.services.errors import (
     CampaignClosed,
@@ -55,7 +54,7 @@ def _limit(name: str) -> Callable[[], str]:
     return lambda: current_app.config[name]
 
 
-def bearer_token() -> ApiToken | None:
+def bearer_token() -> reference_cache.Token | None:
     """The live API token named by the request's ``Authorization: Bearer`` header."""
     scheme, _sep, token = request.headers.get("Authorization", "").partition(" ")
     if scheme.lower() != "bearer" or not token.strip():

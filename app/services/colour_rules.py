@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 
-from sqlalchemy import func, select
+from sqlalchemy import func, inspect, select
 
 from app.models import Clue
 from app.services.types import DbSession
@@ -60,6 +60,9 @@ def suggest(session: DbSession, clue: Clue, now: datetime) -> Suggestion:
             Clue.agency == clue.agency, Clue.created_at >= now - timedelta(days=REPEAT_WINDOW_DAYS)
         )
     ) or 0
+    state = inspect(clue)
+    if state.transient or state.pending:
+        repeats += 1  # not stored yet: counted as the database will count it
     for threshold, colour, reason in REPEAT_RULES:
         if repeats >= threshold:
             result.raise_to(colour, reason.format(n=repeats))

@@ -9,14 +9,15 @@ from datetime import datetime
 from typing import Any
 
 from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PublicKey
-from sqlalchemy import select
+from sqlalchemy import insert, select
 from sqlalchemy.exc import IntegrityError
 
-from app.models import Campaign, Channel, Clue, ClueEvent, ClueStatus, Situation, SourceTag
+from app.models import Channel, Clue, ClueEvent, ClueStatus, clue_situations
 from app.models.clue import identity_aad
 from app.security import envelope, receipts, serverbox
-from app.services import attachments, campaigns, colour_rules, counts, notify
+from app.services import attachments, colour_rules, counts, notify, reference_cache
 from app.services.errors import CampaignClosed, Excluded
+from app.services.reference_cache import Window
 from app.services.submission import Draft, applicable_exclusions, validate
 from app.services.types import DbSession
 from app.timeutil import local_today
@@ -65,8 +66,7 @@ def resolve_source_tag(session: DbSession, tag: str | None) -> str | None:
     """A known QR tag as is; any other tag is recorded as ``unknown``."""
     if tag is None:
         return None
-    known = session.scalar(select(SourceTag.tag).where(SourceTag.tag == tag))
-    return known or UNKNOWN_TAG
+    return tag if tag in reference_cache.current(session).source_tags else UNKNOWN_TAG
 
 
 def submit(session: DbSession, payload: Mapping[str, Any], *, channel: Channel, keys: Keys,
@@ -81,9 +81,10 @@ def submit(session: DbSession, payload: Mapping[str, Any], *, channel: Channel, 
     The identity is sealed for the custodians' key before it reaches the
     session, so no plaintext identity is ever flushed to the database.
     """
-    campaign = campaigns.open_campaign(session, now)
+    reference = reference_cache.current(session)
+    campaign = reference.open_campaign(now)
     if require_open_campaign and campaign is None:
-        current = campaigns.current_campaign(session, now)
+        current = reference.current_campaign(now)
         raise CampaignClosed(current.opens_at if current else None,
                              current.deadline if current else None)
     rules = applicable_exclusions(session, payload.get("exclusions"))
@@ -108,11 +109,16 @@ def submit(session: DbSession, payload: Mapping[str, Any], *, channel: Channel, 
         raise
 
 
-def _persist(session: DbSession, draft: Draft, *, campaign: Campaign | None, channel: Channel,
+def _persist(session: DbSession, draft: Draft, *, campaign: Window | None, channel: Channel,
              keys: Keys, now: datetime, actor: str, api_token_id: int | None,
              prepared: list[attachments.Prepared],
              policy: attachments.Policy | None) -> Submitted:
-    """Build the clue, its event and its attachments' rows; commit once."""
+    """Build the clue, its event and its attachments' rows; commit once.
+
+    Everything that reads comes first and the writes follow in one burst,
+    the shared status count last: the transaction holds its locks (on SQLite,
+    the database's one write lock) for as short a time as it can.
+    """
     receipt = receipts.new_receipt()
     for _attempt in range(5):
         tracking_no = receipts.new_tracking_no()
@@ -145,24 +151,25 @@ def _persist(session: DbSession, draft: Draft, *, campaign: Campaign | None, cha
     if draft.notify_email:
         clue.notify_email_sealed = serverbox.seal(keys.notify_key, draft.notify_email,
                                                   notify_aad(tracking_no))
-    if draft.situations:
-        clue.situations = list(
-            session.scalars(select(Situation).where(Situation.code.in_(draft.situations)))
-        )
+    colour = colour_rules.suggest(session, clue, now).colour
+    reviewers = notify.reviewers(session)
+    # The writes.
     session.add(clue)
-    counts.bump(session, {ClueStatus.RECEIVED: 1})
     session.add(ClueEvent(
         clue=clue, at=now, kind="submitted", actor_label=actor, to_status=ClueStatus.RECEIVED,
         data={"channel": str(channel), "source_tag": clue.source_tag,
               "real_name": draft.real_name, "campaign_id": clue.campaign_id},
     ))
     session.flush()
-    notify.new_clue(session, clue, colour=colour_rules.suggest(session, clue, now).colour,
-                    now=now)
+    if draft.situations:
+        session.execute(insert(clue_situations), [
+            {"clue_id": clue.id, "situation_code": code} for code in draft.situations])
+    notify.new_clue(session, clue, colour=colour, now=now, to=reviewers)
     rows = []
     if prepared and policy is not None and policy.public_key is not None:
         rows = attachments.record(session, clue, prepared, public_key=policy.public_key,
                                   actor=actor, now=now)
+    counts.bump(session, {ClueStatus.RECEIVED: 1})
     submitted = Submitted(clue.id, tracking_no, receipt, now, draft.category, tuple(
         StoredFile(r.kind, r.mime, r.size_bytes, tuple(r.removed)) for r in rows))
     try:

@@ -53,19 +53,29 @@ def _local_text(moment: datetime | None) -> str:
     return local(moment).strftime("%Y-%m-%d %H:%M") if moment else ""
 
 
-def new_clue(session: DbSession, clue: Clue, *, colour: str, now: datetime) -> None:
-    """Every reviewer and supervisor hears of a new clue: number, colour, category."""
+def reviewers(session: DbSession) -> list[int]:
+    """The users told of each new clue: active reviewers and supervisors with an address."""
+    return [user.id for user in _recipients(session, REVIEW_ROLES)]
+
+
+def new_clue(session: DbSession, clue: Clue, *, colour: str, now: datetime,
+             to: list[int] | None = None) -> None:
+    """Every reviewer and supervisor hears of a new clue: number, colour, category.
+
+    ``to``: :func:`reviewers`, when the caller read them earlier (intake reads
+    before it writes, so that its transaction holds locks for less time).
+    """
     new_clue_for(session, clue_id=clue.id, tracking_no=clue.tracking_no,
                  category=clue.category_code, channel=str(clue.channel), colour=colour,
-                 now=now)
+                 now=now, to=to)
 
 
 def new_clue_for(session: DbSession, *, clue_id: int, tracking_no: str, category: str,
-                 channel: str, colour: str, now: datetime) -> None:
+                 channel: str, colour: str, now: datetime, to: list[int] | None = None) -> None:
     params = {"tracking_no": tracking_no, "colour": colour, "category": category,
               "channel": channel}
-    for user in _recipients(session, REVIEW_ROLES):
-        queue_mail(session, "new_clue", now, user_id=user.id, clue_id=clue_id, params=params)
+    for user_id in reviewers(session) if to is None else to:
+        queue_mail(session, "new_clue", now, user_id=user_id, clue_id=clue_id, params=params)
 
 
 def assigned(session: DbSession, clue: Clue, *, now: datetime) -> None:

@@ -11,7 +11,7 @@ from sqlalchemy import select
 
 from app.models import ApiToken, Department, Role, TokenChannel, User
 from app.security import receipts
-from app.services import audit
+from app.services import audit, reference_cache
 from app.services.errors import Conflict, ValidationFailed
 from app.services.types import DbSession
 
@@ -73,8 +73,9 @@ def create_token(session: DbSession, *, channel: str, name: str, actor: str) -> 
     return token
 
 
-def authenticate_token(session: DbSession, token: str, now: datetime) -> ApiToken | None:
-    row = session.scalar(select(ApiToken).where(ApiToken.token_hash == receipts.token_hash(token)))
+def authenticate_token(session: DbSession, token: str,
+                       now: datetime) -> reference_cache.Token | None:
+    row = reference_cache.current(session).tokens.get(receipts.token_hash(token))
     if row is None or (row.revoked_at is not None and row.revoked_at <= now):
         return None
     return row

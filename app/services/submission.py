@@ -11,9 +11,7 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
-from sqlalchemy import select
-
-from app.models import Category, Department, District, Exclusion, Situation
+from app.services import reference_cache
 from app.services.types import DbSession
 from app.validators import (
     is_credit_code,
@@ -65,7 +63,7 @@ class Draft:
 
 
 def exclusion_codes(session: DbSession) -> list[str]:
-    return list(session.scalars(select(Exclusion.code).order_by(Exclusion.position)))
+    return list(reference_cache.current(session).exclusions)
 
 
 def applicable_exclusions(session: DbSession, answers: object) -> list[str]:
@@ -129,12 +127,13 @@ def validate(session: DbSession, payload: Mapping[str, Any], *, today: date) -> 
     """Check everything but the campaign window and exclusions; raise on error."""
     from app.services.errors import ValidationFailed
 
+    reference = reference_cache.current(session)
     errors: dict[str, str] = {}
     for key in set(payload) - TOP_LEVEL_FIELDS:
         errors[key] = "unknown"
 
     category = _text(payload, "category", errors, limit=32, required=True)
-    if category is not None and session.get(Category, category) is None:
+    if category is not None and category not in reference.categories:
         errors["category"] = "choice"
         category = None
 
@@ -146,19 +145,17 @@ def validate(session: DbSession, payload: Mapping[str, Any], *, today: date) -> 
         ):
             errors["situations"] = "type"
         elif category is not None:
-            allowed = set(
-                session.scalars(select(Situation.code).where(Situation.category_code == category))
-            )
+            allowed = reference.situations.get(category, frozenset())
             if any(s not in allowed for s in raw_situations):
                 errors["situations"] = "choice"
             situations = list(dict.fromkeys(raw_situations))
 
     agency = _text(payload, "agency", errors, limit=AGENCY_MAX, required=True)
     department = _text(payload, "department", errors, limit=32, required=False)
-    if department is not None and session.get(Department, department) is None:
+    if department is not None and department not in reference.departments:
         errors["department"] = "choice"
     district = _text(payload, "district", errors, limit=32, required=True)
-    if district is not None and session.get(District, district) is None:
+    if district is not None and district not in reference.districts:
         errors["district"] = "choice"
     description = _text(payload, "description", errors, limit=DESCRIPTION_MAX, required=True)
 
@@ -200,7 +197,7 @@ def validate(session: DbSession, payload: Mapping[str, Any], *, today: date) -> 
         errors["identity"] = "anonymous"
 
     exclusions = payload.get("exclusions")
-    codes = exclusion_codes(session)
+    codes = list(reference.exclusions)
     if exclusions is None:
         errors["exclusions"] = "required"
     elif not isinstance(exclusions, Mapping):
