@@ -10,7 +10,6 @@ from __future__ import annotations
 from typing import Any
 
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
 from flask_wtf.file import MultipleFileField
 from wtforms import (
     BooleanField,
@@ -27,6 +26,7 @@ from wtforms.validators import DataRequired, InputRequired, Length, Optional, Va
 from app.services.submission import AGENCY_MAX, COMPANY_MAX, DESCRIPTION_MAX, NAME_MAX
 from app.timeutil import local, utcnow
 from app.validators import is_credit_code, is_mainland_mobile, normalise_email, parse_amount_fen
+from app.web.forms import Form
 
 YES_NO = [SelectChoice("no", _l("否")), SelectChoice("yes", _l("是"))]
 
@@ -45,27 +45,27 @@ def _sent(form: Any, field: Any) -> bool:
     return bool(field.data)
 
 
-def _mobile(form: FlaskForm, field: Any) -> None:
+def _mobile(form: Form, field: Any) -> None:
     if _sent(form, field) and not is_mainland_mobile(field.data):
         raise ValidationError(_l("请填写11位中国大陆手机号码。"))
 
 
-def _credit(form: FlaskForm, field: Any) -> None:
+def _credit(form: Form, field: Any) -> None:
     if _sent(form, field) and not is_credit_code(field.data):
         raise ValidationError(_l("统一社会信用代码应为18位，且校验位正确。"))
 
 
-def _email(form: FlaskForm, field: Any) -> None:
+def _email(form: Form, field: Any) -> None:
     if _sent(form, field) and normalise_email(field.data) is None:
         raise ValidationError(_l("请填写有效的电子邮箱地址。"))
 
 
-def _amount(form: FlaskForm, field: Any) -> None:
+def _amount(form: Form, field: Any) -> None:
     if field.data and parse_amount_fen(field.data) is None:
         raise ValidationError(_l("请填写不小于0、最多两位小数的金额（元）。"))
 
 
-class ReportForm(FlaskForm):
+class ReportForm(Form):
     """Field names follow the API's JSON keys; exclusions are ``ex_<code>``."""
 
     ex_discipline = RadioField(choices=YES_NO, validators=[InputRequired(_l("请选择是或否。"))])
@@ -184,20 +184,20 @@ FIELD_FOR_KEY = {
 }
 
 
-class StatusForm(FlaskForm):
+class StatusForm(Form):
     receipt = StringField(_l("回执码"), validators=[DataRequired(_l("请输入回执码。")),
                                                     _max(100)],
                           render_kw={"autocomplete": "off", "autocapitalize": "characters",
                                      "spellcheck": "false"})
 
 
-class ReplyForm(FlaskForm):
+class ReplyForm(Form):
     reply = TextAreaField(_l("补充说明"), validators=[DataRequired(_l("请填写补充内容。")),
                                                       _max(4000)])
     attachments = MultipleFileField(_l("补充证据材料（可不传）"))
 
 
-class RatingForm(FlaskForm):
+class RatingForm(Form):
     rating = RadioField(_l("您对办理结果是否满意？"), choices=[
         SelectChoice("satisfied", _l("满意")), SelectChoice("basically", _l("基本满意")),
         SelectChoice("unsatisfied", _l("不满意"))], validators=[InputRequired()])

@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 import re
 import secrets
+from collections.abc import Iterable
 from datetime import timedelta
 from typing import Any
 from urllib.parse import quote
@@ -23,6 +24,7 @@ from flask import (
     url_for,
 )
 from flask.typing import ResponseReturnValue
+from flask_babel import get_locale
 from flask_babel import gettext as _
 from qrcode.constants import ERROR_CORRECT_M
 from sqlalchemy import select, text
@@ -34,15 +36,11 @@ from app.extensions import csrf, db, limiter
 from app.messages import field_message, status_label
 from app.models import (
     Campaign,
-    Category,
     Channel,
-    Department,
-    District,
-    Exclusion,
     SourceTag,
 )
 from app.ratelimit import client_key, ensure_session_id, receipt_key, session_key
-from app.services import campaigns, lookup, workflow
+from app.services import campaigns, lookup, reference_cache, workflow
 from app.services.errors import (
     CampaignClosed,
     DomainError,
@@ -70,11 +68,12 @@ def _limit(name: str) -> Any:
 
 
 @bp.app_template_filter("localized")
-def localized(row: Any, attr: str = "name") -> str:
-    """A reference row's name in the page's language (``name`` / ``name_en``)."""
-    from flask_babel import get_locale
-
-    if str(get_locale()) == "en":
+def localized(row: Any, attr: str = "name", *, english: bool | None = None) -> str:
+    """A reference row's name in the page's language (``name`` / ``name_en``);
+    ``english``: the language, when the caller names many rows at once."""
+    if english is None:
+        english = str(get_locale()) == "en"
+    if english:
         return str(getattr(row, f"{attr}_en", None) or getattr(row, attr))
     return str(getattr(row, attr))
 
@@ -122,27 +121,29 @@ def index() -> ResponseReturnValue:
 
 
 def _reference() -> dict[str, Any]:
-    return {
-        "exclusions": db.session.scalars(select(Exclusion).order_by(Exclusion.position)).all(),
-        "categories": db.session.scalars(select(Category).order_by(Category.position)).all(),
-    }
+    """What the form shows, from the process's copy of the reference tables."""
+    snapshot = reference_cache.current(db.session)
+    return {"exclusions": snapshot.exclusion_rows, "categories": snapshot.category_rows,
+            "districts": snapshot.district_rows, "departments": snapshot.department_rows}
 
 
 def _prepare(form: ReportForm, reference: dict[str, Any]) -> None:
     """Choices and question texts from the reference tables, in the page's language."""
-    name_of = localized
-    categories: list[Category] = reference["categories"]
+    english = str(get_locale()) == "en"
+
+    def name_of(row: Any, attr: str = "name") -> str:
+        return localized(row, attr, english=english)
+
+    categories: tuple[reference_cache.CategoryRow, ...] = reference["categories"]
     for exclusion in reference["exclusions"]:
         form[f"ex_{exclusion.code}"].label.text = name_of(exclusion, "question")
     form.category.choices = [SelectChoice(c.code, name_of(c)) for c in categories]
     form.situations.choices = [SelectChoice(s.code, name_of(s)) for c in categories
                                for s in c.situations]
     form.department.choices = [SelectChoice("", _("不清楚"))] + [
-        SelectChoice(d.code, name_of(d)) for d in db.session.scalars(
-            select(Department).where(Department.active.is_(True)).order_by(Department.position))]
+        SelectChoice(d.code, name_of(d)) for d in reference["departments"]]
     form.district.choices = [SelectChoice("", _("请选择"))] + [
-        SelectChoice(d.code, name_of(d)) for d in db.session.scalars(
-            select(District).order_by(District.position))]
+        SelectChoice(d.code, name_of(d)) for d in reference["districts"]]
 
 
 def _closed_page(campaign: Campaign | None) -> ResponseReturnValue:
@@ -151,7 +152,8 @@ def _closed_page(campaign: Campaign | None) -> ResponseReturnValue:
     return render_template("public/closed.html", campaign=campaign, now=utcnow()), status
 
 
-def _excluded_page(codes: list[str], exclusions: list[Exclusion]) -> ResponseReturnValue:
+def _excluded_page(codes: list[str],
+                   exclusions: Iterable[reference_cache.Question]) -> ResponseReturnValue:
     guidance = [e for e in exclusions if e.code in codes]
     return render_template("public/excluded.html", exclusions=guidance), 422
 
@@ -165,9 +167,8 @@ def _excluded_page(codes: list[str], exclusions: list[Exclusion]) -> ResponseRet
 @limiter.limit(_limit("JIDU_LIMIT_SUBMIT_SESSION"), key_func=session_key, methods=["POST"])
 def report(tag: str | None = None) -> ResponseReturnValue:
     now = utcnow()
-    campaign = campaigns.current_campaign(db.session, now)
-    if campaign is None or not campaign.is_open(now):
-        return _closed_page(campaign)
+    if reference_cache.current(db.session).open_campaign(now) is None:
+        return _closed_page(campaigns.current_campaign(db.session, now))
     ensure_session_id()
     reference = _reference()
     form = ReportForm()
@@ -200,7 +201,7 @@ def report(tag: str | None = None) -> ResponseReturnValue:
             problem = _("请根据提示修改后再提交，您填写的内容都还在。")
     ask_to_reselect(form.attachments)
     return render_template("public/report.html", form=form, tag=tag, problem=problem,
-                           campaign=campaign, **reference)
+                           **reference)
 
 
 def _submit(form: ReportForm, source_tag: str | None, tag: str | None,

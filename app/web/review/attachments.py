@@ -16,7 +16,6 @@ from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
-from flask_wtf import FlaskForm
 from wtforms import PasswordField
 from wtforms.validators import DataRequired, Length
 
@@ -25,11 +24,12 @@ from app.security.keystore import PassphraseError
 from app.services import attachments
 from app.services.errors import DomainError
 from app.timeutil import utcnow
+from app.web.forms import Form
 from app.web.review import bp
 from app.web.review.access import CLUE_ROLES, clue_in_scope, roles_required
 
 
-class EvidencePassphraseForm(FlaskForm):
+class EvidencePassphraseForm(Form):
     passphrase = PasswordField(_l("证据密钥口令"), validators=[DataRequired(), Length(max=500)],
                                render_kw={"autocomplete": "current-password"})
 

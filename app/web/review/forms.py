@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
 from wtforms import (
     DateField,
     DecimalField,
@@ -18,6 +17,7 @@ from wtforms import (
 from wtforms.validators import DataRequired, Length, NumberRange, Optional
 
 from app.messages import COLOUR_LABELS
+from app.web.forms import Form
 from app.web.public.forms import ReportForm
 
 NOT_ACCEPTED_LABELS = {
@@ -34,7 +34,7 @@ CONCLUSION_LABELS = {
 }
 
 
-class LoginForm(FlaskForm):
+class LoginForm(Form):
     username = StringField(_l("用户名"), validators=[DataRequired(), Length(max=64)],
                            render_kw={"autocomplete": "username"})
     password = PasswordField(_l("密码"), validators=[DataRequired(), Length(max=200)],
@@ -43,18 +43,18 @@ class LoginForm(FlaskForm):
                       render_kw={"autocomplete": "one-time-code", "inputmode": "numeric"})
 
 
-class ActionForm(FlaskForm):
+class ActionForm(Form):
     """CSRF only: actions that need no further input."""
 
 
-class ColourForm(FlaskForm):
+class ColourForm(Form):
     colour = RadioField(_l("研判颜色"),
                         choices=[SelectChoice(k, v) for k, v in COLOUR_LABELS.items()],
                         validators=[DataRequired()])
     reason = StringField(_l("理由"), validators=[DataRequired(), Length(max=300)])
 
 
-class NotAcceptForm(FlaskForm):
+class NotAcceptForm(Form):
     reason = SelectField(_l("不予受理原因"),
                          choices=[SelectChoice(r, label)
                                   for r, label in NOT_ACCEPTED_LABELS.items()])
@@ -62,13 +62,13 @@ class NotAcceptForm(FlaskForm):
                                    validators=[Optional(), Length(max=4000)])
 
 
-class AssignForm(FlaskForm):
+class AssignForm(Form):
     department = SelectField(_l("承办部门"), validators=[DataRequired()])
     due_on = DateField(_l("办理期限"), validators=[DataRequired()])
     reason = StringField(_l("交办或改派理由"), validators=[Optional(), Length(max=300)])
 
 
-class ConcludeForm(FlaskForm):
+class ConcludeForm(Form):
     outcome = SelectField(_l("核查结论"),
                           choices=[SelectChoice(k, v) for k, v in CONCLUSION_LABELS.items()])
     summary = TextAreaField(_l("办理结果"), validators=[DataRequired(), Length(max=4000)])
@@ -76,56 +76,56 @@ class ConcludeForm(FlaskForm):
                                   validators=[Optional(), NumberRange(min=0)])
 
 
-class FeedbackForm(FlaskForm):
+class FeedbackForm(Form):
     message = TextAreaField(_l("反馈内容（反映人凭回执码可见）"),
                             validators=[DataRequired(), Length(max=4000)])
 
 
-class ReasonForm(FlaskForm):
+class ReasonForm(Form):
     reason = StringField(_l("理由"), validators=[DataRequired(), Length(max=300)])
 
 
-class DisputeForm(FlaskForm):
+class DisputeForm(Form):
     departments = SelectMultipleField(_l("存在争议的部门（至少两个）"))
 
 
-class SettleForm(FlaskForm):
+class SettleForm(Form):
     department = SelectField(_l("确定的承办部门"), validators=[DataRequired()])
     legal_basis = TextAreaField(_l("法律依据与理由"), validators=[DataRequired(), Length(max=4000)])
 
 
-class DisclosureRequestForm(FlaskForm):
+class DisclosureRequestForm(Form):
     reason = TextAreaField(_l("申请查看身份的理由"),
                            validators=[DataRequired(), Length(min=5, max=1000)])
 
 
-class DecideForm(FlaskForm):
+class DecideForm(Form):
     decision = RadioField(_l("审批"), choices=[SelectChoice("approve", _l("批准")),
                                               SelectChoice("refuse", _l("不批准"))],
                           validators=[DataRequired()])
 
 
-class PassphraseForm(FlaskForm):
+class PassphraseForm(Form):
     passphrase = PasswordField(_l("身份密钥口令"), validators=[DataRequired(), Length(max=500)],
                                render_kw={"autocomplete": "off"})
 
 
-class NoteForm(FlaskForm):
+class NoteForm(Form):
     note = TextAreaField(_l("办理进展"), validators=[DataRequired(), Length(max=4000)])
 
 
-class ConsultationForm(FlaskForm):
+class ConsultationForm(Form):
     participants = StringField(_l("参加会商的单位和人员"),
                                validators=[DataRequired(), Length(max=500)])
     note = TextAreaField(_l("会商意见"), validators=[DataRequired(), Length(max=4000)])
 
 
-class QuestionForm(FlaskForm):
+class QuestionForm(Form):
     question = TextAreaField(_l("请反映人补充的内容（凭回执码可见）"),
                              validators=[DataRequired(), Length(max=2000)])
 
 
-class MergeForm(FlaskForm):
+class MergeForm(Form):
     into = StringField(_l("合并到线索编号"), validators=[DataRequired(), Length(max=16)])
 
 
@@ -145,5 +145,5 @@ class ManualEntryForm(ReportForm):
     nonce = None
 
 
-class AcknowledgeWarningForm(FlaskForm):
+class AcknowledgeWarningForm(Form):
     note = TextAreaField(_l("处置说明（可选）"), validators=[Optional(), Length(max=500)])

@@ -9,7 +9,6 @@ from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
-from flask_wtf import FlaskForm
 from flask_wtf.file import FileField, FileRequired
 from sqlalchemy import func, select
 from wtforms import SelectChoice, SelectField, SelectMultipleField, StringField, TextAreaField
@@ -21,6 +20,7 @@ from app.models import Category, Clue, Department, Dispute, HardDispatchType, Ho
 from app.services import disputes, hotline, hotline_import, keys
 from app.services.errors import Conflict, DomainError, NotConfigured, ValidationFailed
 from app.timeutil import utcnow
+from app.web.forms import Form
 from app.web.review import bp
 from app.web.review.access import TRIAGE_ROLES, roles_required
 from app.web.review.forms import SettleForm
@@ -32,22 +32,22 @@ VIEWS = {
 }
 
 
-class ScreeningForm(FlaskForm):
+class ScreeningForm(Form):
     verdict = SelectField(_l("复核结论"), choices=[
         SelectChoice("related", _l("属于涉企执法问题")),
         SelectChoice("unrelated", _l("不属于涉企执法问题"))], validators=[DataRequired()])
     category = SelectField(_l("问题类别"), validators=[Optional()])
 
 
-class MarkDisputedForm(FlaskForm):
+class MarkDisputedForm(Form):
     departments = SelectMultipleField(_l("存在争议的部门"), validators=[DataRequired()])
 
 
-class ImportForm(FlaskForm):
+class ImportForm(Form):
     file = FileField(_l("热线工单导出文件（CSV 或 XLSX）"), validators=[FileRequired()])
 
 
-class HardTypeForm(FlaskForm):
+class HardTypeForm(Form):
     title = StringField(_l("难以交办的工单类型"), validators=[DataRequired(), Length(max=200)])
     keywords = StringField(_l("识别关键词（空格分隔）"),
                            validators=[DataRequired(), Length(max=500)])
@@ -144,7 +144,7 @@ def _hard_types_for(order: HotlineOrder) -> list[HardDispatchType]:
             if any(word and word in order.content for word in entry.keywords.split())]
 
 
-def _flash_errors(form: FlaskForm) -> None:
+def _flash_errors(form: Form) -> None:
     for field, errors in form.errors.items():
         label = getattr(getattr(form, field, None), "label", None)
         flash(f"{label.text if label else field}：{'；'.join(map(str, errors))}", "error")

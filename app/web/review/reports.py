@@ -14,13 +14,13 @@ from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
-from flask_wtf import FlaskForm
 from wtforms import SelectChoice, SelectField, StringField
 from wtforms.validators import DataRequired, Length
 
 from app.extensions import db
 from app.services import audit, reports
 from app.timeutil import utcnow
+from app.web.forms import Form
 from app.web.review import bp
 from app.web.review.access import roles_required
 from app.web.review.figures import INSIGHT_ROLES
@@ -30,7 +30,7 @@ MIMETYPES = {"html": "text/html", "xlsx":
              "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"}
 
 
-class ReportForm(FlaskForm):
+class ReportForm(Form):
     kind = SelectField(_l("报告"), choices=[SelectChoice("daily", _l("民情日报")),
                                              SelectChoice("monthly", _l("月报"))],
                        validators=[DataRequired()])
