@@ -17,6 +17,8 @@ commands. Then wrk (bench/wrk_intake.lua) drives, one after the other with
 the same connections and duration, after a short warm-up each:
 
 - the ceiling: GET /bench/ping;
+- the floor of a durable write: POST /bench/write, an API-sized JSON body
+  stored as one row and committed (no validation, no sealing);
 - the API: POST /api/v1/clues, JSON, half of them real-name (sealed);
 - the form: POST /report as a browser that loaded the form once (its
   session cookie and CSRF token) sends it, each time with a new one-time
@@ -57,7 +59,7 @@ from typing import Any
 ROOT = Path(__file__).resolve().parents[1]
 VENV_BIN = Path(sys.executable).parent
 LUA = ROOT / "bench" / "wrk_intake.lua"
-EXPECTED = {"ping": 200, "api": 201, "form": 302}
+EXPECTED = {"ping": 200, "write": 201, "api": 201, "form": 302}
 # Far above what one client can send in a run; the limits' own cost stays in.
 RAISED_LIMIT = "10000000 per minute"
 
@@ -87,12 +89,16 @@ def environment(url: str, folder: Path, port: int) -> dict[str, str]:
 def setup_database() -> None:
     """In a child process with the bench's environment: schema, key, campaign, token."""
     sys.path.insert(0, str(ROOT))
+    from sqlalchemy import text
+
     from app import create_app, schema
     from app.extensions import db
 
     app = create_app()
     with app.app_context():
         schema.rebuild(db.engine)
+        with db.engine.begin() as connection:
+            connection.execute(text("DROP TABLE IF EXISTS bench_writes"))  # wsgi_bench.py's
         db.session.remove()
     passphrase = Path(app.instance_path) / "bench-passphrase.txt"
     passphrase.write_text(secrets.token_urlsafe(24) + "\n", encoding="utf-8")
@@ -231,7 +237,7 @@ def measure(url: str, folder: Path, *, seconds: int, connections: int) -> dict[s
     with server(url, folder) as (base, env):
         workers, threads = gunicorn_settings(env)
         cookie, csrf = browser_session(base)
-        plans = {"ping": [], "api": [env["BENCH_TOKEN"]], "form": [cookie, csrf]}
+        plans = {"ping": [], "write": [], "api": [env["BENCH_TOKEN"]], "form": [cookie, csrf]}
         result: dict[str, Any] = {"workers": workers, "threads": threads,
                                   "connections": connections, "seconds": seconds}
         master = int(env["BENCH_GUNICORN_PID"])
@@ -245,10 +251,12 @@ def measure(url: str, folder: Path, *, seconds: int, connections: int) -> dict[s
             # would be limited by on an idle machine, whatever else ran here.
             result[mode]["cpu_ms"] = 1000 * spent / max(result[mode]["ok"], 1)
         counts = stored(url)
-        for mode, channel in (("api", "app"), ("form", "web")):
+        for mode, channel in (("write", None), ("api", "app"), ("form", "web")):
             result[mode]["ratio"] = result[mode]["rps"] / max(result["ping"]["rps"], 1e-9)
             result[mode]["cpu_ratio"] = result["ping"]["cpu_ms"] / max(result[mode]["cpu_ms"],
                                                                        1e-9)
+            if channel is None:
+                continue
             # Every 201 or 302 answered (warm-up included) should be a stored clue.
             result[mode]["stored"] = counts.get(channel, 0)
     return result
@@ -260,7 +268,8 @@ def report(results: dict[str, dict[str, Any]]) -> None:
               f"threads, {result['connections']} connections, {result['seconds']} s each")
         print(f"  {'target':<24}{'req/s':>9}{'p50 ms':>9}{'p99 ms':>9}{'of ceiling':>12}"
               f"{'errors':>8}{'CPU ms/req':>12}")
-        names = {"ping": "GET /bench/ping", "api": "POST /api/v1/clues", "form": "POST /report"}
+        names = {"ping": "GET /bench/ping", "write": "POST /bench/write",
+                 "api": "POST /api/v1/clues", "form": "POST /report"}
         for mode, name in names.items():
             row = result[mode]
             share = f"{row['ratio']:.0%}" if "ratio" in row else "—"

@@ -138,6 +138,12 @@ def table(results: dict[str, Any]) -> dict[str, list[str]]:
                          f"{found['threads']}, {found['connections']} conn.)", backend, "",
                          f"{ping['rps']:,.0f} req/s", f"p50 {ping['p50_ms']:.1f} / p99 "
                          f"{ping['p99_ms']:.1f} ms{_cpu(ping)}", "", None))
+        if "write" in found:
+            row = found["write"]
+            rows.append(_row("intake floor: POST /bench/write (one row, committed)", backend,
+                             "", f"{row['rps']:,.0f} req/s", f"p50 {row['p50_ms']:.1f} / p99 "
+                             f"{row['p99_ms']:.1f} ms{_cpu(row)}", f"{row['ratio']:.1%}",
+                             None))
         for mode, name, share in (("api", "intake: POST /api/v1/clues", 0.40),
                                   ("form", "intake: POST /report (form)", 0.30)):
             row = found[mode]

@@ -1,6 +1,7 @@
 -- wrk script for bench_intake.py: every request a different, valid submission.
 --
 --   wrk -s bench/wrk_intake.lua URL -- ping
+--   wrk -s bench/wrk_intake.lua URL -- write
 --   wrk -s bench/wrk_intake.lua URL -- api TOKEN
 --   wrk -s bench/wrk_intake.lua URL -- form COOKIE CSRF_TOKEN
 --
@@ -99,6 +100,9 @@ function request()
     return wrk.format("POST", "/api/v1/clues", {
       ["Content-Type"] = "application/json",
       ["Authorization"] = "Bearer " .. secret}, api_body())
+  elseif mode == "write" then
+    return wrk.format("POST", "/bench/write", {["Content-Type"] = "application/json"},
+                      api_body())
   elseif mode == "form" then
     return wrk.format("POST", "/report", {
       ["Content-Type"] = "application/x-www-form-urlencoded",
