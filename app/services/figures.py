@@ -15,7 +15,7 @@ from datetime import date, datetime, time, timedelta
 from typing import Any
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import and_, case, func, select
+from sqlalchemy import ColumnElement, and_, any_, case, func, select
 
 from app.models import CaseType, Clue, ClueEvent, Dispute, EnforcementCase, HotlineOrder
 from app.services.types import DbSession
@@ -139,12 +139,10 @@ def _raw(session: DbSession, period: Period) -> dict[str, tuple[float | None, in
     first_rated = sum(count for key, count in first.items() if key)
     first_content = sum(first.get(key, 0) for key in CONTENT)
     frequent = sum(1 for count in rolled["situation"].values() if count >= HIGH_FREQUENCY)
-    concluded = select(ClueEvent.clue_id).where(
-        ClueEvent.kind == "concluded", ClueEvent.at >= start, ClueEvent.at < end)
     found, recovered = session.execute(select(
         func.sum(case((Clue.conclusion.in_(FOUND), 1), else_=0)),
         func.sum(Clue.recovered_fen),
-    ).where(Clue.id.in_(concluded), Clue.status != "merged")).one()
+    ).where(_concluded_in(session, start, end), Clue.status != "merged")).one()
     opened = and_(Dispute.opened_at >= start, Dispute.opened_at < end)
     disputes, in_time = session.execute(select(
         func.count(Dispute.id),
@@ -175,6 +173,20 @@ def _raw(session: DbSession, period: Period) -> dict[str, tuple[float | None, in
         "recovered": ((recovered or 0) / 100, None, None),
         "cases": (int(cases), None, None),
     }
+
+
+def _concluded_in(session: DbSession, start: datetime, end: datetime) -> ColumnElement[bool]:
+    """The clues with a conclusion made in [start, end), each once, however many."""
+    concluded = select(ClueEvent.clue_id).where(
+        ClueEvent.kind == "concluded", ClueEvent.at >= start, ClueEvent.at < end)
+    if session.get_bind().dialect.name != "postgresql":
+        # SQLite reads the events' index and looks each clue up by primary key.
+        return Clue.id.in_(concluded)
+    # PostgreSQL plans ``IN (...)`` as a semi-join: for the 61,000 clues
+    # concluded in a month at a million clues it hashed them and read every
+    # clue (0.55-0.85 s a period). Handed over as one array, which the planner
+    # does not size, they are looked up by primary key in id order (0.19 s).
+    return Clue.id == any_(func.array(concluded.scalar_subquery()))
 
 
 def compute(session: DbSession, period: Period) -> list[Figure]:

@@ -342,6 +342,13 @@ def test_box_for_clue_counts_the_90_days_up_to_the_clue(linked):
     placed = case_links.box_for_clue(db.session, linked["c5"])
     assert (placed.agency, placed.department_name) == (U1, "综合行政执法局")
     assert placed.agency_counts.penalty == 1  # u1 (1 May); u2 came after the clue
+    # Named by part of one agency's name (朱家尖所): that agency, in the department.
+    part = case_links.box_for_clue(db.session, linked["c2"])
+    assert part.agency == A2
+    assert (part.agency_counts.inspection, part.agency_counts.penalty,
+            part.agency_counts.compulsory) == (0, 1, 0)
+    assert (part.department.inspection, part.department.penalty,
+            part.department.compulsory) == (3, 3, 0)
     nothing = case_links.box_for_clue(db.session, linked["c6"])
     assert nothing.department is None
     assert nothing.agency_counts is None

@@ -66,6 +66,12 @@ def test_the_month_table_shows_numbers_never_clue_text(app, sample, role):
     assert "已导入执法案件 80 件，最近决定日期 2025-09-30" in page
 
 
+def test_the_cases_held_are_counted_up_to_a_cap(app, sample, monkeypatch):
+    monkeypatch.setattr("app.web.review.cases.STORED_CAP", 50)
+    page = signed_in(app, "analyst").get("/review/cases?month=2025-05").get_data(as_text=True)
+    assert "已导入执法案件逾 50 件，最近决定日期 2025-09-30" in page
+
+
 def test_the_table_by_domain_and_a_custom_period(app, sample):
     client = signed_in(app, "reviewer")
     page = client.get("/review/cases?from=2025-05-01&to=2025-05-10&group=domain").get_data(

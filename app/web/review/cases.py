@@ -25,6 +25,10 @@ from app.web.review.access import roles_required
 
 CASES_ROLES = (Role.REVIEWER, Role.SUPERVISOR, Role.ANALYST)
 MAX_DAYS = 3 * 366  # a longer period is almost certainly a typing error
+# The cases held are counted up to here ("more than 10000"): the line only
+# shows that imports arrived, and an exact count read every case (500,000 at a
+# million clues: 0.13 s on PostgreSQL) on each view of the page.
+STORED_CAP = 10_000
 
 
 def _month_bounds(first: date) -> tuple[date, date]:
@@ -63,14 +67,15 @@ def cases_page() -> ResponseReturnValue:
     if group_by not in ("agency", "domain"):
         group_by = "agency"
     result = case_links.activity(db.session, start=start, end=end, group_by=group_by)
-    stored, latest = db.session.execute(
-        select(func.count(EnforcementCase.id), func.max(EnforcementCase.decided_on))).one()
+    held = select(EnforcementCase.id).limit(STORED_CAP + 1).subquery()
+    stored = db.session.scalar(select(func.count()).select_from(held)) or 0
+    latest = db.session.scalar(select(func.max(EnforcementCase.decided_on)))
     previous = (start.replace(day=1) - timedelta(days=1)).strftime("%Y-%m")
     following = (_month_bounds(start.replace(day=1))[1] + timedelta(days=1)).strftime("%Y-%m")
     return render_template(
         "review/cases.html", result=result, error=error, group_by=group_by,
         month=start.strftime("%Y-%m"), previous=previous, following=following,
-        stored=stored, latest=latest,
+        stored=min(stored, STORED_CAP), more=stored > STORED_CAP, latest=latest,
         custom=bool(request.args.get("from") and not error))
 
 
