@@ -20,7 +20,10 @@ RANK = {"yellow": 0, "orange": 1, "red": 2}
 
 AMOUNT_RULES = [(50_000_00, "red", "涉及金额5万元以上"), (10_000_00, "orange", "涉及金额1万元以上")]
 REPEAT_WINDOW_DAYS = 30
-REPEAT_RULES = [(5, "red", "同一单位30日内被反映{n}次"), (3, "orange", "同一单位30日内被反映{n}次")]
+REPEAT_RULES = [(5, "red", "同一单位30日内被反映{n}"), (3, "orange", "同一单位30日内被反映{n}")]
+# Repeats are counted up to this many: an agency named in thousands of clues
+# would otherwise cost every submission and every clue page a long count.
+REPEAT_COUNT_CAP = 100
 CATEGORY_RULES = {"seizures": ("orange", "查封扣押类问题影响企业经营"),
                   "profit_driven": ("orange", "趋利性执法问题")}
 KEYWORD_RULES = [
@@ -55,17 +58,17 @@ def suggest(session: DbSession, clue: Clue, now: datetime) -> Suggestion:
         if clue.amount_fen is not None and clue.amount_fen >= threshold:
             result.raise_to(colour, reason)
             break
-    repeats = session.scalar(
-        select(func.count(Clue.id)).where(
-            Clue.agency == clue.agency, Clue.created_at >= now - timedelta(days=REPEAT_WINDOW_DAYS)
-        )
-    ) or 0
+    recent = (select(Clue.id).where(
+        Clue.agency == clue.agency, Clue.created_at >= now - timedelta(days=REPEAT_WINDOW_DAYS))
+        .limit(REPEAT_COUNT_CAP + 1).subquery())
+    repeats = session.scalar(select(func.count()).select_from(recent)) or 0
     state = inspect(clue)
     if state.transient or state.pending:
         repeats += 1  # not stored yet: counted as the database will count it
     for threshold, colour, reason in REPEAT_RULES:
         if repeats >= threshold:
-            result.raise_to(colour, reason.format(n=repeats))
+            shown = f"{REPEAT_COUNT_CAP}次以上" if repeats > REPEAT_COUNT_CAP else f"{repeats}次"
+            result.raise_to(colour, reason.format(n=shown))
             break
     if clue.category_code in CATEGORY_RULES:
         result.raise_to(*CATEGORY_RULES[clue.category_code])

@@ -61,6 +61,24 @@ def test_repeat_complaints_against_one_agency(ready):
     assert "同一单位30日内被反映3次" in suggestion.reasons
 
 
+def test_a_clue_not_yet_stored_counts_itself_among_the_repeats(ready):
+    for _ in range(2):
+        submit(agency="某某执法中队", amount_yuan=10, description="态度一般。")
+    unsaved = Clue(agency="某某执法中队", amount_fen=1000, category_code="other",
+                   description="态度一般。", created_at=utcnow())
+    suggestion = colour_rules.suggest(db.session, unsaved, utcnow())
+    assert "同一单位30日内被反映3次" in suggestion.reasons
+
+
+def test_repeats_are_counted_up_to_a_cap(ready, monkeypatch):
+    monkeypatch.setattr(colour_rules, "REPEAT_COUNT_CAP", 6)
+    for _ in range(9):
+        clue = submit(agency="某某执法中队", amount_yuan=10, description="态度一般。")
+    suggestion = colour_rules.suggest(db.session, clue, utcnow())
+    assert suggestion.colour == "red"
+    assert "同一单位30日内被反映6次以上" in suggestion.reasons
+
+
 def test_homestay_in_golden_week_is_orange(ready):
     when = datetime(2026, 10, 3, 12, 0, tzinfo=LOCAL)
     clue = submit(amount_yuan=10, description="大风停航，民宿拒绝退订。", now=when)
