@@ -42,11 +42,15 @@ def queue_mail(session: DbSession, template: str, now: datetime, *, user_id: int
 
 def _recipients(session: DbSession, roles: tuple[Role, ...],
                 department: str | None = None) -> list[User]:
+    return list(session.scalars(_recipients_query(roles, department)))
+
+
+def _recipients_query(roles: tuple[Role, ...], department: str | None = None) -> Any:
     query = select(User).where(User.active.is_(True), User.email.is_not(None),
                                User.role.in_([str(r) for r in roles]))
     if department is not None:
         query = query.where(User.department_code == department)
-    return list(session.scalars(query.order_by(User.id)))
+    return query.order_by(User.id)
 
 
 def _local_text(moment: datetime | None) -> str:
@@ -55,7 +59,7 @@ def _local_text(moment: datetime | None) -> str:
 
 def reviewers(session: DbSession) -> list[int]:
     """The users told of each new clue: active reviewers and supervisors with an address."""
-    return [user.id for user in _recipients(session, REVIEW_ROLES)]
+    return list(session.scalars(_recipients_query(REVIEW_ROLES).with_only_columns(User.id)))
 
 
 def new_clue(session: DbSession, clue: Clue, *, colour: str, now: datetime,
