@@ -4,8 +4,9 @@ A million clues cannot go through the one-by-one intake in minutes, so rows
 are built in batches and written with one prepared statement per table and
 batch (COPY on PostgreSQL: bulk_write.py). Building the rows is pure Python
 and takes longer than writing them, so above a few batches it runs in a
-pool of processes (one per core) while the main process writes, as the
-hotline import does.
+pool of processes: on SQLite (one per core) while the main process writes,
+as the hotline import does; on PostgreSQL each process writes what it
+builds (:func:`_loaded`).
 
 Each clue gets the history its status implies (triage, colour, acceptance,
 assignment to a department, investigation, conclusion, feedback, rating,
@@ -22,6 +23,7 @@ import hashlib
 import hmac
 import json
 import multiprocessing as mp
+import multiprocessing.util as mp_util
 import os
 import random
 from collections import deque
@@ -31,7 +33,8 @@ from datetime import date, datetime, timedelta
 from typing import Any
 
 from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PublicKey
-from sqlalchemy import Dialect, func, select, text
+from sqlalchemy import Dialect, Engine, func, select, text
+from sqlalchemy.orm import Session
 
 from app import search
 from app.models import Category, Clue, Department
@@ -73,6 +76,13 @@ class Filled:
     orders: int = 0
     disputes: int = 0
     cases: int = 0
+
+    def add(self, sizes: dict[str, int]) -> None:
+        self.clues += sizes.get("clues", 0)
+        self.events += sizes.get("clue_events", 0)
+        self.orders += sizes.get("hotline_orders", 0)
+        self.disputes += sizes.get("disputes", 0)
+        self.cases += sizes.get("enforcement_cases", 0)
 
 
 @dataclass
@@ -282,39 +292,68 @@ class _Maker:
 
 
 _MAKER: _Maker | None = None
+_ENGINE: Engine | None = None  # PostgreSQL: each process writes what it builds
 
 
-def _init_worker(maker: _Maker) -> None:
-    global _MAKER
-    _MAKER = maker
+def _init_worker(maker: _Maker, engine: Engine | None) -> None:
+    global _MAKER, _ENGINE
+    _MAKER, _ENGINE = maker, engine
+    if engine is not None:
+        # The parent's pooled connections stay the parent's; this process opens its own
+        # and closes them when the pool ends.
+        engine.dispose(close=False)
+        mp_util.Finalize(None, engine.dispose, exitpriority=0)
 
 
-def _work(task: tuple[int, int]) -> Batch:
+def _build(task: tuple[int, int]) -> Batch:
     if _MAKER is None:  # pragma: no cover - the pool always runs the initializer
         raise RuntimeError("worker not initialised")
     return _MAKER(task)
 
 
-def _batches(maker: _Maker, tasks: list[tuple[int, int]], workers: int) -> Iterator[Batch]:
-    """Built batches in order; in a pool when there are enough of them.
+def _build_and_write(task: tuple[int, int]) -> dict[str, int]:
+    batch = _build(task)
+    if _ENGINE is None:  # pragma: no cover - the pool always runs the initializer
+        raise RuntimeError("worker not initialised")
+    with Session(_ENGINE) as session:
+        return _write(session, batch)
 
-    At most one batch per worker waits beyond the one being written, so that
+
+def _loaded(session: DbSession, maker: _Maker, tasks: list[tuple[int, int]],
+            workers: int) -> Iterator[dict[str, int]]:
+    """Build and write the batches; yields each one's rows per table.
+
+    In a pool of processes when there are enough batches. On PostgreSQL each
+    process writes the batches it builds, in a transaction of its own (ids
+    are assigned beforehand, so the order of commits does not matter): rows
+    never cross between processes, which costs as much as making them, and
+    the writing runs on every core. SQLite has one writer, this process, and
+    at most one batch per worker waits beyond the one being written, so that
     memory stays at a few batches whatever the size.
     """
     if workers < 2 or maker.n < POOL_FROM or "fork" not in mp.get_all_start_methods():
-        yield from map(maker, tasks)
+        for built in map(maker, tasks):
+            yield _write(session, built)
         return
-    with mp.get_context("fork").Pool(workers, _init_worker, (maker,)) as pool:
+    bind = session.get_bind()
+    engine = bind if isinstance(bind, Engine) and bind.dialect.name == "postgresql" else None
+    with mp.get_context("fork").Pool(workers, _init_worker, (maker, engine)) as pool:
+        if engine is not None:
+            yield from pool.imap_unordered(_build_and_write, tasks)
+            pool.close()
+            pool.join()  # the workers close their connections
+            return
         pending: deque[Any] = deque()
         for task in tasks:
-            pending.append(pool.apply_async(_work, (task,)))
+            pending.append(pool.apply_async(_build, (task,)))
             if len(pending) > workers:
-                yield pending.popleft().get()
+                yield _write(session, pending.popleft().get())
         while pending:
-            yield pending.popleft().get()
+            yield _write(session, pending.popleft().get())
 
 
-def _write(session: DbSession, batch: Batch, filled: Filled) -> None:
+def _write(session: DbSession, batch: Batch) -> dict[str, int]:
+    bulk_write.fast_commit(session)
     connection = session.connection()
     # The free-text index: one statement per batch instead of a trigger per row.
     search.pause_trigger(connection)
@@ -323,15 +362,10 @@ def _write(session: DbSession, batch: Batch, filled: Filled) -> None:
             bulk_write.write(session, name, *batch.tables[name])
         if name == "clues":
             search.bulk_rows_added(connection, batch.first_id)
-    counts.bump(session, batch.per_status)
     rollup.mark(session, batch.days)
+    counts.bump(session, batch.per_status)  # last: its rows stay locked until the commit
     session.commit()
-    sizes = {name: len(values[1]) for name, values in batch.tables.items()}
-    filled.clues += sizes.get("clues", 0)
-    filled.events += sizes.get("clue_events", 0)
-    filled.orders += sizes.get("hotline_orders", 0)
-    filled.disputes += sizes.get("disputes", 0)
-    filled.cases += sizes.get("enforcement_cases", 0)
+    return {name: len(values[1]) for name, values in batch.tables.items()}
 
 
 def _run(session: DbSession, n: int, *, keys: Keys, now: datetime, days: int, seed: int,
@@ -349,10 +383,14 @@ def _run(session: DbSession, n: int, *, keys: Keys, now: datetime, days: int, se
         related=related)
     session.commit()  # nothing is held open while the pool starts
     tasks = [(start, min(batch, n - start)) for start in range(0, n, batch)]
+    if workers is None:
+        # On PostgreSQL each process also waits for its writes to finish: one
+        # more process than cores keeps the cores busy meanwhile.
+        workers = (os.cpu_count() or 1) + (maker.dialect.name == "postgresql")
     filled = Filled()
     with bulk_write.loading(session, TABLES, fresh=base == 0):
-        for built in _batches(maker, tasks, workers or os.cpu_count() or 1):
-            _write(session, built, filled)
+        for sizes in _loaded(session, maker, tasks, workers):
+            filled.add(sizes)
         for name in TABLES:
             if name != "clue_situations":
                 sync_sequence(session, name)

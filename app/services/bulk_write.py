@@ -19,12 +19,19 @@ from datetime import UTC, datetime
 from operator import itemgetter
 from typing import Any
 
-from sqlalchemy import JSON, Dialect, Table, text
-from sqlalchemy.schema import AddConstraint, DropConstraint
+from sqlalchemy import (
+    JSON,
+    Dialect,
+    Table,
+    UniqueConstraint,
+    text,
+)
+from sqlalchemy.schema import DropConstraint
 
 from app import search
 from app.extensions import Base
 from app.models.types import UTCDateTime
+from app.services import bulk_rebuild
 from app.services.types import DbSession
 
 Values = tuple[list[str], list[tuple[Any, ...]]]
@@ -105,33 +112,39 @@ def loading(session: DbSession, tables: Sequence[str], *, fresh: bool) -> Iterat
     SQLite: a 256 MiB page cache (a million clues' indexes do not fit in the
     default 2 MiB, and each miss is a read) and synchronous=NORMAL (in WAL
     mode a crash may lose the last commits, never corrupt the file).
-    PostgreSQL: no wait for the WAL flush at each commit, and memory to build
-    indexes. A load is re-run after a crash either way.
+    PostgreSQL: no wait for the WAL flush at each commit (:func:`fast_commit`
+    for other connections). A load is re-run after a crash either way.
 
     ``fresh`` (the tables are empty): their secondary indexes and the
     free-text index are dropped first and built once at the end, which on
     both databases takes a fraction of keeping them current row by row; they
-    are rebuilt even when the load fails.
+    are rebuilt even when the load fails. On PostgreSQL the foreign keys go
+    too, and everything comes back on several connections at once
+    (``bulk_rebuild.rebuild``), the tables analysed.
     """
     connection = session.connection()
     sqlite = connection.dialect.name == "sqlite"
     settings = (("cache_size", "-262144"), ("synchronous", "NORMAL")) if sqlite else (
-        ("synchronous_commit", "off"), ("maintenance_work_mem", "'512MB'"))
+        ("synchronous_commit", "off"),)
     before: dict[str, Any] = {}
     for name, value in settings:
         before[name] = connection.exec_driver_sql(
             f"PRAGMA {name}" if sqlite else f"SHOW {name}").scalar()
         connection.exec_driver_sql(f"PRAGMA {name}={value}" if sqlite
                                    else f"SET {name} = {value}")
-    indexes = [index for name in tables for index in _table(name).indexes
+    indexes = [(name, index) for name in tables for index in _table(name).indexes
                if not index.unique] if fresh else []
     # PostgreSQL checks a foreign key with a query per row (half the cost of
-    # a row); added back, each is checked once for the whole table.
+    # a row); added back, each is checked once for the whole table. A unique
+    # constraint on random values (receipt hashes) costs a random index page
+    # per row; built at the end it is a sort. SQLite cannot drop either.
     keys = [key for name in tables for key in _table(name).foreign_key_constraints
             ] if fresh and not sqlite else []
-    for key in keys:
-        connection.execute(DropConstraint(key))
-    for index in indexes:
+    uniques = [unique for name in tables for unique in _table(name).constraints
+               if isinstance(unique, UniqueConstraint)] if fresh and not sqlite else []
+    for constraint in [*keys, *uniques]:
+        connection.execute(DropConstraint(constraint))
+    for _name, index in indexes:
         index.drop(connection, checkfirst=True)
     if fresh and not sqlite:
         search.uninstall(connection)
@@ -140,13 +153,13 @@ def loading(session: DbSession, tables: Sequence[str], *, fresh: bool) -> Iterat
         yield
     finally:
         session.rollback()
+        if sqlite:
+            connection = session.connection()
+            for _name, index in indexes:
+                index.create(connection, checkfirst=True)
+        elif fresh:
+            bulk_rebuild.rebuild(session, indexes, keys, uniques, tables)
         connection = session.connection()
-        for index in indexes:
-            index.create(connection, checkfirst=True)
-        if fresh and not sqlite:
-            search.install(connection)
-        for key in keys:
-            connection.execute(AddConstraint(key))
         for name, value in before.items():
             if sqlite:
                 connection.exec_driver_sql(f"PRAGMA {name}={int(value)}")
@@ -154,6 +167,14 @@ def loading(session: DbSession, tables: Sequence[str], *, fresh: bool) -> Iterat
                 connection.execute(text("SELECT set_config(:name, :value, false)"),
                                    {"name": name, "value": str(value)})
         session.commit()
+
+
+def fast_commit(session: DbSession) -> None:
+    """PostgreSQL: this transaction's commit does not wait for the WAL flush
+    (a load that a crash interrupts is run again)."""
+    connection = session.connection()
+    if connection.dialect.name == "postgresql":
+        connection.exec_driver_sql("SET LOCAL synchronous_commit = off")
 
 
 def _sqlite_converter(column_type: Any, dialect: Dialect) -> Any:
@@ -191,8 +212,8 @@ def _same_json_once(processor: Any, keep: int = 50_000) -> Any:
     def convert(value: Any) -> Any:
         if not isinstance(value, dict):
             return processor(value)
-        # The type is part of the key: 1 and True are equal, their JSON is not.
-        key = tuple((k, type(v), v) for k, v in value.items())
+        # The types are part of the key: 1 and True are equal, their JSON is not.
+        key = (*value.items(), *map(type, value.values()))
         try:
             return done[key]
         except KeyError:
@@ -217,6 +238,8 @@ def _pg_converter(column_type: Any) -> Any:
 def _pg_time(value: Any) -> Any:
     if value is None:
         return None
+    if value.tzinfo is UTC:  # nearly always: skips astimezone's work
+        return value.replace(tzinfo=None)
     if value.tzinfo is None:
         raise ValueError("naive datetime given; store aware UTC datetimes only")
     return value.astimezone(UTC).replace(tzinfo=None)

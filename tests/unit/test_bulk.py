@@ -124,8 +124,9 @@ def test_fill_makes_orders_disputes_and_cases_in_proportion(identity_key):
 
 
 def test_fill_leaves_the_database_ready_for_use(app, identity_key):
-    """Indexes, keys and the search index that a fresh load set aside are back,
-    sequences continue after the bulk ids, and the roll-ups add up."""
+    """Indexes, keys, unique constraints and the search index that a fresh load set
+    aside are back (the keys validated), sequences continue after the bulk ids,
+    and the roll-ups add up."""
     before = {name: _schema(name) for name in bulk.TABLES}
     bulk.fill(db.session, 600, keys=intake_keys(), now=NOW, days=30, batch=250, workers=1)
     assert {name: _schema(name) for name in bulk.TABLES} == before
@@ -187,8 +188,14 @@ def test_receipt_hasher_is_receipt_hash():
 
 def _schema(name):
     inspector = inspect(db.engine)
+    # PostgreSQL: the keys a fresh load added back NOT VALID have been validated.
+    unchecked = db.session.scalars(text(
+        "SELECT conname FROM pg_constraint WHERE NOT convalidated")).all(
+    ) if db.engine.dialect.name == "postgresql" else []
     return (sorted(i["name"] for i in inspector.get_indexes(name)),
-            sorted(str(k["name"]) for k in inspector.get_foreign_keys(name)))
+            sorted(str(k["name"]) for k in inspector.get_foreign_keys(name)),
+            sorted(str(u["name"]) for u in inspector.get_unique_constraints(name)),
+            unchecked)
 
 
 def _stats():
