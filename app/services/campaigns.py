@@ -8,7 +8,7 @@ from datetime import datetime
 from sqlalchemy import select
 
 from app.models import Campaign
-from app.services import audit
+from app.services import audit, reference_cache
 from app.services.errors import Conflict, ValidationFailed
 from app.services.types import DbSession
 
@@ -17,28 +17,14 @@ SLUG = re.compile(r"^[a-z0-9][a-z0-9-]{0,63}$")
 
 def open_campaign(session: DbSession, now: datetime) -> Campaign | None:
     """The campaign accepting clues now (the latest-opened if several)."""
-    return session.scalar(
-        select(Campaign)
-        .where(Campaign.opens_at <= now, Campaign.deadline > now)
-        .order_by(Campaign.opens_at.desc(), Campaign.id.desc())
-        .limit(1)
-    )
+    window = reference_cache.current(session).open_campaign(now)
+    return None if window is None else session.get(Campaign, window.id)
 
 
 def current_campaign(session: DbSession, now: datetime) -> Campaign | None:
     """The open campaign; else the most recently closed; else the next to open."""
-    campaign = open_campaign(session, now)
-    if campaign is None:
-        campaign = session.scalar(
-            select(Campaign).where(Campaign.deadline <= now)
-            .order_by(Campaign.deadline.desc(), Campaign.id.desc()).limit(1)
-        )
-    if campaign is None:
-        campaign = session.scalar(
-            select(Campaign).where(Campaign.opens_at > now)
-            .order_by(Campaign.opens_at, Campaign.id).limit(1)
-        )
-    return campaign
+    window = reference_cache.current(session).current_campaign(now)
+    return None if window is None else session.get(Campaign, window.id)
 
 
 def create_campaign(session: DbSession, *, slug: str, title: str, opens_at: datetime,
