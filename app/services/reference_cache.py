@@ -18,6 +18,7 @@ starts at a random value, so that a database rebuilt under a running process
 
 from __future__ import annotations
 
+import functools
 import secrets
 import threading
 from collections.abc import Iterable
@@ -62,10 +63,9 @@ class Token:
 
 @dataclass(frozen=True)
 class Window:
-    """A campaign's slug and the moments it opens and closes."""
+    """A campaign and the moments it opens and closes."""
 
     id: int
-    slug: str
     opens_at: datetime
     deadline: datetime
 
@@ -115,19 +115,19 @@ class Snapshot:
     identity_public: X25519PublicKey | None
     evidence_public: X25519PublicKey | None
 
-    @property
+    @functools.cached_property
     def categories(self) -> frozenset[str]:
         return frozenset(c.code for c in self.category_rows)
 
-    @property
+    @functools.cached_property
     def situations(self) -> dict[str, frozenset[str]]:
         return {c.code: frozenset(s.code for s in c.situations) for c in self.category_rows}
 
-    @property
+    @functools.cached_property
     def districts(self) -> frozenset[str]:
         return frozenset(d.code for d in self.district_rows)
 
-    @property
+    @functools.cached_property
     def exclusions(self) -> tuple[str, ...]:
         return tuple(e.code for e in self.exclusion_rows)
 
@@ -217,7 +217,7 @@ def _load(session: DbSession, version: int | None) -> Snapshot:
         departments=frozenset(session.scalars(select(Department.code))),
         source_tags=frozenset(session.scalars(select(SourceTag.tag))),
         campaigns=tuple(Window(*row) for row in session.execute(
-            select(Campaign.id, Campaign.slug, Campaign.opens_at, Campaign.deadline))),
+            select(Campaign.id, Campaign.opens_at, Campaign.deadline))),
         tokens={row.token_hash: Token(row.id, row.name, row.channel, row.revoked_at)
                 for row in session.execute(select(
                     ApiToken.id, ApiToken.name, ApiToken.channel, ApiToken.token_hash,
